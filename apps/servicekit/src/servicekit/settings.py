@@ -77,7 +77,9 @@ class ServiceSettings(BaseSettings):
     http_connect_timeout_seconds: float = platform_field(
         0.5, "SERVICE_HTTP_CONNECT_TIMEOUT_SECONDS", gt=0
     )
-    http_read_timeout_seconds: float = platform_field(1.0, "SERVICE_HTTP_READ_TIMEOUT_SECONDS", gt=0)
+    http_read_timeout_seconds: float = platform_field(
+        1.0, "SERVICE_HTTP_READ_TIMEOUT_SECONDS", gt=0
+    )
     http_retry_attempts: int = platform_field(3, "SERVICE_HTTP_RETRY_ATTEMPTS", ge=1, le=10)
     http_retry_budget_seconds: float = platform_field(
         2.5, "SERVICE_HTTP_RETRY_BUDGET_SECONDS", gt=0

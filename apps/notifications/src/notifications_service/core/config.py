@@ -1,5 +1,4 @@
 from pydantic_settings import SettingsConfigDict
-
 from servicekit.settings import ServiceSettings
 
 

@@ -1,6 +1,5 @@
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
-
 from servicekit.settings import ServiceSettings, dependency_url, required_in_production
 
 

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import re
+import uuid
+from enum import StrEnum
+from typing import Annotated
+
+from email_validator import EmailNotValidError, validate_email
+from fastapi import APIRouter, Depends, Header
+from pydantic import BaseModel, Field, model_validator
+from servicekit.logging import get_logger
+from servicekit.problems import problem_responses
+from servicekit.security import Principal, require_scopes
+
+router = APIRouter(prefix="/v1")
+log = get_logger("notifications.delivery")
+NOTIFICATION_NAMESPACE = uuid.UUID("3f0a8c52-2d7e-4b8e-8f9a-6c1d5e4b7a21")
+E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+
+
+class Channel(StrEnum):
+    email = "email"
+    sms = "sms"
+
+
+class Template(StrEnum):
+    order_confirmation = "order_confirmation"
+    payment_failed = "payment_failed"
+    welcome = "welcome"
+
+
+class NotificationRequest(BaseModel):
+    channel: Channel
+    recipient: str = Field(min_length=3, max_length=254)
+    template: Template
+    data: dict[str, str | int | float | bool] = Field(default_factory=dict, max_length=32)
+
+    @model_validator(mode="after")
+    def _recipient_fits_channel(self) -> NotificationRequest:
+        if self.channel is Channel.sms:
+            if not E164.match(self.recipient):
+                raise ValueError("an sms recipient must be an E.164 number such as +4915112345678")
+        else:
+            try:
+                validate_email(self.recipient, check_deliverability=False)
+            except EmailNotValidError as exc:
+                raise ValueError(f"an email recipient must be an address: {exc}") from None
+        return self
+
+
+class Accepted(BaseModel):
+    id: str
+    status: str = "accepted"
+
+
+def _masked(recipient: str) -> str:
+    name, _, domain = recipient.partition("@")
+    return f"{name[:1]}***@{domain}" if domain else f"{recipient[:3]}***{recipient[-2:]}"
+
+
+@router.post(
+    "/notifications",
+    status_code=202,
+    response_model=Accepted,
+    summary="Accept a notification for delivery",
+    responses=problem_responses(401, 403, 413, 422),
+)
+async def create_notification(
+    body: NotificationRequest,
+    principal: Annotated[Principal, Depends(require_scopes("notifications:send"))],
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)] = None,
+) -> Accepted:
+    notification_id = (
+        uuid.uuid5(NOTIFICATION_NAMESPACE, f"{principal.subject}\n{idempotency_key}")
+        if idempotency_key
+        else uuid.uuid4()
+    )
+    # Delivery is a structured log event; a real provider would be called here.
+    log.info(
+        "notification delivered",
+        notification_id=str(notification_id),
+        channel=body.channel.value,
+        template=body.template.value,
+        recipient=_masked(body.recipient),
+        sender=principal.subject,
+    )
+    return Accepted(id=f"ntf_{notification_id.hex}")

@@ -1,0 +1,19 @@
+"""notifications: accepts notifications and delivers them as structured log events."""
+
+from fastapi import FastAPI
+from servicekit.app import build_or_exit, create_service_app
+
+from notifications_service.api.routes import router
+from notifications_service.core.config import NotificationsSettings
+
+
+def build_app(settings: NotificationsSettings) -> FastAPI:
+    return create_service_app(
+        settings,
+        routers=[router],
+        description="Accepts email and sms notifications (202) and delivers them.",
+    )
+
+
+def create_app() -> FastAPI:
+    return build_or_exit(NotificationsSettings, build_app)

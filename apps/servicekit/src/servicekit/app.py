@@ -1,0 +1,147 @@
+"""The app factory: one call turns a service's routers and settings into a platform service."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, TypeVar
+
+from fastapi import APIRouter, FastAPI
+from pydantic import BaseModel, Field
+
+from servicekit import health
+from servicekit.client import create_http_client
+from servicekit.faults import FaultInjectionMiddleware
+from servicekit.lifecycle import install_shutdown_hook
+from servicekit.limits import BodyLimitMiddleware
+from servicekit.logging import configure_logging, get_logger
+from servicekit.metrics import instrument
+from servicekit.problems import install_problem_handlers
+from servicekit.requestlog import RequestLogMiddleware
+from servicekit.security import JWKS_PATH, KeySource, RemoteJWKS, TokenVerifier
+from servicekit.settings import ConfigurationError, ServiceSettings, load_settings
+
+ServiceLifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
+
+
+class ProblemDetail(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str = Field(examples=["https://platform.example/problems/validation-error"])
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    request_id: str | None = None
+    errors: list[dict[str, Any]] | None = None
+
+
+def build_or_exit(cls: type[SettingsT], build: Callable[[SettingsT], FastAPI]) -> FastAPI:
+    """Load settings and build the app; on a bad configuration exit non-zero with one line
+    naming the setting (what uvicorn ``--factory`` calls)."""
+    try:
+        return build(load_settings(cls))
+    except ConfigurationError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def create_service_app(
+    settings: ServiceSettings,
+    *,
+    routers: Sequence[APIRouter],
+    description: str = "",
+    key_source: KeySource | None = None,
+    lifespan: ServiceLifespan | None = None,
+) -> FastAPI:
+    """Build the app: lifespan, middleware, error handlers and operational endpoints.
+
+    ``key_source`` verifies tokens with local keys (auth itself); otherwise tokens are
+    verified against auth's JWKS, and the service is not ready until it has fetched it.
+    """
+    configure_logging(settings)
+    log = get_logger("servicekit.app")
+    readiness = health.Readiness()
+
+    @asynccontextmanager
+    async def app_lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.fault_startup_fail:
+            raise RuntimeError("injected startup failure (SERVICE_FAULT_STARTUP_FAIL)")
+        app.state.http = create_http_client(settings)
+        background: list[asyncio.Task[None]] = []
+        if key_source is None:
+            jwks = RemoteJWKS(
+                app.state.http,
+                settings.auth_url.rstrip("/") + JWKS_PATH,
+                min_refresh_interval=settings.jwks_refresh_interval_seconds,
+            )
+            keys: KeySource = jwks
+            readiness.require("jwks")
+            background.append(
+                asyncio.create_task(
+                    jwks.keep_loaded(lambda: readiness.satisfy("jwks"), retry_every=0.5)
+                )
+            )
+        else:
+            keys = key_source
+        app.state.verifier = TokenVerifier(
+            keys,
+            issuer=settings.jwt_issuer,
+            audience=settings.service_name,
+            leeway=settings.jwt_leeway_seconds,
+        )
+        restore_signals = install_shutdown_hook(readiness, settings.shutdown_delay_seconds)
+        try:
+            if lifespan is None:
+                log.info("started", pending=readiness.pending)
+                yield
+            else:
+                async with lifespan(app):
+                    log.info("started", pending=readiness.pending)
+                    yield
+        finally:
+            readiness.draining = True
+            for task in background:
+                task.cancel()
+            await app.state.http.aclose()
+            restore_signals()
+            log.info("stopped")
+
+    app = FastAPI(
+        title=settings.service_name,
+        version=settings.version,
+        description=description,
+        lifespan=app_lifespan,
+    )
+    app.state.settings = settings
+    app.state.readiness = readiness
+    install_problem_handlers(app)
+    app.include_router(health.router)
+    for router in routers:
+        app.include_router(router)
+    # Added innermost first: faults and limits sit inside the metrics middleware, so injected
+    # errors are counted; the request log is outermost and catches anything unhandled.
+    app.add_middleware(FaultInjectionMiddleware, settings=settings)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    instrument(app, settings)
+    app.add_middleware(RequestLogMiddleware)
+    _document_problems(app)
+    return app
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Register the Problem schema that route ``responses`` refer to."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+            schemas["Problem"] = ProblemDetail.model_json_schema()
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

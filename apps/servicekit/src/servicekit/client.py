@@ -1,0 +1,158 @@
+"""Calls to other services: timeouts, safe retries, request-id propagation, clear failures.
+
+Retries (with jittered exponential backoff, by stamina) happen only when repeating the call is
+safe: idempotent methods, or a request that carries an ``Idempotency-Key``. A dependency that
+stays down becomes a 503 (refused), 504 (timed out) or 502 (answered 5xx) problem, with
+``Retry-After`` where a retry may help.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+import stamina
+
+from servicekit.context import REQUEST_ID_HEADER, current_request_id
+from servicekit.metrics import OUTBOUND_DURATION, OUTBOUND_REQUESTS
+from servicekit.problems import Problem
+from servicekit.settings import ServiceSettings
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+RETRYABLE_STATUSES = frozenset({502, 503, 504})
+
+
+class RetryableStatus(Exception):
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(f"HTTP {response.status_code}")
+        self.response = response
+
+
+async def _propagate_request_id(request: httpx.Request) -> None:
+    request_id = current_request_id()
+    if request_id and REQUEST_ID_HEADER not in request.headers:
+        request.headers[REQUEST_ID_HEADER] = request_id
+
+
+def create_http_client(settings: ServiceSettings) -> httpx.AsyncClient:
+    """The one shared client of a process, created in the lifespan."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(
+            settings.http_read_timeout_seconds, connect=settings.http_connect_timeout_seconds
+        ),
+        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+        event_hooks={"request": [_propagate_request_id]},
+        headers={"User-Agent": f"{settings.service_name}/{settings.version}"},
+    )
+
+
+class ServiceClient:
+    """A dependency's base URL plus the retry policy and failure mapping."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        dependency: str,
+        base_url: str,
+        attempts: int,
+        budget_seconds: float,
+    ) -> None:
+        self.http = http
+        self.dependency = dependency
+        self.base_url = base_url.rstrip("/")
+        self.attempts = attempts
+        self.budget_seconds = budget_seconds
+
+    @classmethod
+    def for_dependency(
+        cls, http: httpx.AsyncClient, settings: ServiceSettings, dependency: str, base_url: str
+    ) -> ServiceClient:
+        return cls(
+            http,
+            dependency=dependency,
+            base_url=base_url,
+            attempts=settings.http_retry_attempts,
+            budget_seconds=settings.http_retry_budget_seconds,
+        )
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        idempotency_key: str | None = None,
+        retry_safe: bool = False,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """Send the request; return any response below 500 for the caller to interpret."""
+        method = method.upper()
+        headers = dict(headers or {})
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        safe = retry_safe or method in IDEMPOTENT_METHODS or idempotency_key is not None
+        url = self.base_url + path
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            async for attempt in stamina.retry_context(
+                on=(httpx.TransportError, RetryableStatus),
+                attempts=self.attempts if safe else 1,
+                timeout=self.budget_seconds,
+                wait_initial=0.05,
+                wait_max=0.5,
+            ):
+                with attempt:
+                    response = await self.http.request(method, url, headers=headers, **kwargs)
+                    if response.status_code in RETRYABLE_STATUSES:
+                        raise RetryableStatus(response)
+            outcome = str(response.status_code)
+            if response.status_code >= 500:
+                raise self._failed(response.status_code)
+            return response
+        except RetryableStatus as exc:
+            outcome = str(exc.response.status_code)
+            raise self._failed(exc.response.status_code) from None
+        except httpx.TimeoutException:
+            outcome = "timeout"
+            raise Problem(
+                504,
+                f"{self.dependency} did not answer in time.",
+                slug="dependency-timeout",
+                title="Dependency timed out",
+                headers={"Retry-After": "1"},
+                dependency=self.dependency,
+            ) from None
+        except httpx.TransportError:
+            outcome = "unreachable"
+            raise Problem(
+                503,
+                f"{self.dependency} is unavailable.",
+                slug="dependency-unavailable",
+                title="Dependency unavailable",
+                headers={"Retry-After": "1"},
+                dependency=self.dependency,
+            ) from None
+        finally:
+            OUTBOUND_REQUESTS.labels(self.dependency, method, outcome).inc()
+            OUTBOUND_DURATION.labels(self.dependency).observe(time.perf_counter() - started)
+
+    def _failed(self, status: int) -> Problem:
+        if status == 503:
+            return Problem(
+                503,
+                f"{self.dependency} is unavailable.",
+                slug="dependency-unavailable",
+                title="Dependency unavailable",
+                headers={"Retry-After": "1"},
+                dependency=self.dependency,
+            )
+        return Problem(
+            502,
+            f"{self.dependency} failed (HTTP {status}).",
+            slug="dependency-failed",
+            title="Dependency failed",
+            dependency=self.dependency,
+        )

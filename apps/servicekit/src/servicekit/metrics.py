@@ -1,0 +1,46 @@
+"""Prometheus metrics: request RED metrics, service identity and outbound calls."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from prometheus_client import Counter, Gauge, Histogram
+from prometheus_fastapi_instrumentator import Instrumentator, metrics
+
+from servicekit.settings import ServiceSettings
+
+OPERATIONAL_HANDLERS = ["/metrics", "/healthz", "/readyz"]
+# Fine buckets around the SLO (300 ms) and the benchmark goal (100 ms).
+LATENCY_BUCKETS = (
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3,
+    0.4, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0,
+)  # fmt: skip
+
+SERVICE_INFO = Gauge(
+    "service_info", "Identity of this service instance.", ["service", "version", "color"]
+)
+OUTBOUND_REQUESTS = Counter(
+    "servicekit_outbound_requests",
+    "Calls to other services, by outcome.",
+    ["dependency", "method", "status"],
+)
+OUTBOUND_DURATION = Histogram(
+    "servicekit_outbound_request_duration_seconds",
+    "Duration of calls to other services, retries included.",
+    ["dependency"],
+    buckets=LATENCY_BUCKETS,
+)
+
+
+def instrument(app: FastAPI, settings: ServiceSettings) -> None:
+    SERVICE_INFO.labels(settings.service_name, settings.version, settings.color.value).set(1)
+    instrumentator = Instrumentator(
+        should_group_status_codes=True,
+        should_group_untemplated=True,
+        should_instrument_requests_inprogress=True,
+        inprogress_labels=True,
+        excluded_handlers=OPERATIONAL_HANDLERS,
+    )
+    instrumentator.add(
+        metrics.default(latency_highr_buckets=LATENCY_BUCKETS, latency_lowr_buckets=LATENCY_BUCKETS)
+    )
+    instrumentator.instrument(app).expose(app, include_in_schema=True, tags=["operations"])

@@ -1,0 +1,95 @@
+"""Request ids and the one-line-per-request access log, as one pure ASGI middleware.
+
+It sits outside the metrics middleware, so it also turns an unhandled exception into a
+problem+json 500 (logged with its traceback, never sent to the client).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from servicekit.context import REQUEST_ID_HEADER, request_id_var
+from servicekit.logging import get_logger
+from servicekit.problems import PROBLEM_MEDIA_TYPE, problem_body
+
+_HEADER = REQUEST_ID_HEADER.lower().encode()
+# Accept a caller's id only if it is short and plain, so it is safe to log and echo.
+_VALID_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
+_QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+class RequestLogMiddleware:
+    def __init__(self, app: ASGIApp, *, log_operational: bool = False) -> None:
+        self.app = app
+        self.log_operational = log_operational
+        self.log = get_logger("servicekit.access")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _incoming_id(scope) or uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                response_started = True
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (_HEADER, request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            self.log.exception("unhandled exception", path=scope["path"])
+            if response_started:
+                raise
+            await _send_internal_error(send_with_id, scope["path"])
+        finally:
+            path = scope["path"]
+            if self.log_operational or path not in _QUIET_PATHS:
+                route = scope.get("route")
+                self.log.info(
+                    "request",
+                    method=scope["method"],
+                    route=getattr(route, "path", None) or "unmatched",
+                    status=status,
+                    duration_ms=round((time.perf_counter() - started) * 1000, 3),
+                )
+            request_id_var.reset(token)
+
+
+def _incoming_id(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == _HEADER:
+            return value.decode() if _VALID_ID.match(value) else None
+    return None
+
+
+async def _send_internal_error(send: Send, path: str) -> None:
+    body: dict[str, Any] = problem_body(
+        500, "The server failed to handle this request.", instance=path
+    )
+    payload = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 500,
+            "headers": [
+                (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+                (b"content-length", str(len(payload)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
