@@ -1,8 +1,8 @@
 """Start the platform's services as real uvicorn processes on loopback, for tests.
 
-    with ServiceStack.start(tmp_path, payments_replicas=2) as stack:
-        token = stack.user_token()
-        httpx.post(stack.url("orders") + "/v1/orders", ...)
+with ServiceStack.start(tmp_path, payments_replicas=2) as stack:
+    token = stack.user_token()
+    httpx.post(stack.url("orders") + "/v1/orders", ...)
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-
 from auth_service.devsecrets import DevCredentials, ensure_dev_secrets
+
 from tests.support.ports import free_port
 
 SERVICES = ("auth", "payments", "notifications", "orders")
@@ -37,11 +37,13 @@ class ServiceProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def wait_ready(self, timeout: float = 15.0) -> None:
+    def wait_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{self.log()}")
+                raise RuntimeError(
+                    f"{self.name} exited with {self.process.returncode}:\n{self.log()}"
+                )
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
                     return

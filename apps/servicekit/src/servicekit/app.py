@@ -6,6 +6,7 @@ import asyncio
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, FastAPI
@@ -25,6 +26,15 @@ from servicekit.settings import ConfigurationError, ServiceSettings, load_settin
 
 ServiceLifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
+
+
+@dataclass(frozen=True)
+class Pieces:
+    """Optional middleware, all on in services; benchmarks switch them off to price each."""
+
+    metrics: bool = True
+    request_id: bool = True
+    request_log: bool = True  # needs request_id
 
 
 class ProblemDetail(BaseModel):
@@ -56,6 +66,7 @@ def create_service_app(
     description: str = "",
     key_source: KeySource | None = None,
     lifespan: ServiceLifespan | None = None,
+    pieces: Pieces = Pieces(),
 ) -> FastAPI:
     """Build the app: lifespan, middleware, error handlers and operational endpoints.
 
@@ -126,8 +137,10 @@ def create_service_app(
     # errors are counted; the request log is outermost and catches anything unhandled.
     app.add_middleware(FaultInjectionMiddleware, settings=settings)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    instrument(app, settings)
-    app.add_middleware(RequestLogMiddleware)
+    if pieces.metrics:
+        instrument(app, settings)
+    if pieces.request_id:
+        app.add_middleware(RequestLogMiddleware, log_requests=pieces.request_log)
     _document_problems(app)
     return app
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from fastapi import FastAPI
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.metrics_core import Metric
 from prometheus_fastapi_instrumentator import Instrumentator, metrics
 
 from servicekit.settings import ServiceSettings
 
+INPROGRESS_METRIC = "http_requests_inprogress"
 OPERATIONAL_HANDLERS = ["/metrics", "/healthz", "/readyz"]
 # Fine buckets around the SLO (300 ms) and the benchmark goal (100 ms).
 LATENCY_BUCKETS = (
@@ -31,9 +35,29 @@ OUTBOUND_DURATION = Histogram(
 )
 
 
+class _ProcessWideMetrics:
+    """Exposes the default registry (process collector, service_info, outbound calls) through
+    an app's own registry, so several apps can live in one process (tests, benchmarks)."""
+
+    def collect(self) -> Iterator[Metric]:
+        yield from REGISTRY.collect()
+
+
+def _release_inprogress_gauge() -> None:
+    """The instrumentator registers its in-progress gauge in the default registry whatever
+    registry it is given; drop a previous app's gauge so another app can be built in-process."""
+    previous = REGISTRY._names_to_collectors.get(INPROGRESS_METRIC)
+    if previous is not None:
+        REGISTRY.unregister(previous)
+
+
 def instrument(app: FastAPI, settings: ServiceSettings) -> None:
     SERVICE_INFO.labels(settings.service_name, settings.version, settings.color.value).set(1)
+    _release_inprogress_gauge()
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_ProcessWideMetrics())  # type: ignore[arg-type]
     instrumentator = Instrumentator(
+        registry=registry,
         should_group_status_codes=True,
         should_group_untemplated=True,
         should_instrument_requests_inprogress=True,

@@ -25,9 +25,9 @@ _QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 class RequestLogMiddleware:
-    def __init__(self, app: ASGIApp, *, log_operational: bool = False) -> None:
+    def __init__(self, app: ASGIApp, *, log_requests: bool = True) -> None:
         self.app = app
-        self.log_operational = log_operational
+        self.log_requests = log_requests
         self.log = get_logger("servicekit.access")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -58,7 +58,7 @@ class RequestLogMiddleware:
             await _send_internal_error(send_with_id, scope["path"])
         finally:
             path = scope["path"]
-            if self.log_operational or path not in _QUIET_PATHS:
+            if self.log_requests and path not in _QUIET_PATHS:
                 route = scope.get("route")
                 self.log.info(
                     "request",

@@ -54,8 +54,8 @@ async def catalog(request: Request) -> Response:
 async def place_order(
     request: Request,
     body: OrderRequest,
-    key: Annotated[IdempotencyKey, Depends(require_idempotency_key)],
     principal: Annotated[Principal, Depends(require_scopes("orders:write"))],
+    key: Annotated[IdempotencyKey, Depends(require_idempotency_key)],
 ) -> Order:
     checkout: Checkout = request.app.state.checkout
     lines = [Line(item.sku, item.quantity) for item in body.items]

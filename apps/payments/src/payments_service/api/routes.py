@@ -39,8 +39,8 @@ class Charge(BaseModel):
 async def create_charge(
     request: Request,
     body: ChargeRequest,
-    key: Annotated[IdempotencyKey, Depends(require_idempotency_key)],
     _: Annotated[Principal, Depends(require_scopes("payments:charge"))],
+    key: Annotated[IdempotencyKey, Depends(require_idempotency_key)],
 ) -> Charge:
     settings: PaymentsSettings = request.app.state.settings
     if body.currency not in settings.allowed_currencies:
