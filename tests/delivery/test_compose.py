@@ -70,7 +70,11 @@ def test_service_is_built_from_its_dockerfile_and_published_on_its_stable_port(
     service: str, compose: dict[str, Any]
 ) -> None:
     spec = compose["services"][service]
-    assert spec["build"] == {"context": ".", "dockerfile": f"apps/{service}/Dockerfile"}
+    assert spec["build"] == {
+        "context": ".",
+        "dockerfile": f"apps/{service}/Dockerfile",
+        "args": {"SERVICE": service},
+    }
     assert (REPO_ROOT / spec["build"]["dockerfile"]).is_file()
     # The same image name the chart deploys (its default repository, tag aside).
     chart_values = yaml.safe_load((PLATFORM_CHART / "charts" / service / "values.yaml").read_text())

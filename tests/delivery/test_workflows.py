@@ -160,6 +160,7 @@ def test_ci_lints_tests_and_builds_changed_services_per_service_cache() -> None:
         build = next(s for s in job["steps"] if "build-push-action" in s.get("uses", ""))["with"]
         assert build["context"] == "."
         assert build["file"] == "apps/${{ matrix.service }}/Dockerfile"
+        assert build["build-args"] == "SERVICE=${{ matrix.service }}"
         assert build["cache-from"] == "type=gha,scope=${{ matrix.service }}"
         assert build["cache-to"] == "type=gha,mode=max,scope=${{ matrix.service }}"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import jwt
 import pytest
 
@@ -108,3 +109,29 @@ def test_me_without_a_token_is_401(http, stack):
     response = http.get(stack.url("auth") + "/v1/me")
     assert response.status_code == 401
     assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_password_grants_are_throttled_per_client_and_counted(stack, tmp_path):
+    from tests.support.services import start_service
+
+    env = {**stack.base_env, "AUTH_PASSWORD_GRANTS_PER_MINUTE": "3"}
+    auth = start_service("auth", env=env, log_dir=tmp_path)
+    try:
+        auth.wait_ready()
+        form = {"grant_type": "password", "username": "alice", "password": "wrong"}
+        statuses = [
+            httpx.post(auth.url + "/v1/token", data={**form, "client_id": "cli"}).status_code
+            for _ in range(4)
+        ]
+        assert statuses == [400, 400, 400, 429]
+        throttled = httpx.post(auth.url + "/v1/token", data={**form, "client_id": "cli"})
+        assert throttled.json()["error"] == "slow_down"
+        assert int(throttled.headers["retry-after"]) >= 1
+        # Another client has its own window.
+        other = httpx.post(auth.url + "/v1/token", data={**form, "client_id": "web"})
+        assert other.status_code == 400
+        metrics = httpx.get(auth.url + "/metrics").text
+        assert 'auth_password_grants_total{outcome="throttled"} 2.0' in metrics
+        assert 'auth_password_grants_total{outcome="refused"} 4.0' in metrics
+    finally:
+        auth.terminate()

@@ -79,11 +79,15 @@ def send(process, token):
 
 
 def test_fault_switches(faulty, service_token):
+    later = faulty(error_rate="1.0", after_seconds="10")
     errors = faulty(error_rate="1.0")
     slow = faulty(latency_ms="400")
-    later = faulty(error_rate="1.0", after_seconds="6")
     broken = faulty(startup_fail="true")
-    for process in (errors, slow, later):
+
+    # Delayed fault: healthy first (the clock starts when the process starts serving)...
+    later.wait_ready()
+    assert send(later, service_token).status_code == 202
+    for process in (errors, slow):
         process.wait_ready()
 
     # Error rate: every API request is a 500 problem; probes stay healthy.
@@ -101,8 +105,7 @@ def test_fault_switches(faulty, service_token):
     httpx.get(slow.url + "/healthz")
     assert time.perf_counter() - started < 0.4
 
-    # Delayed fault: healthy first, failing once the delay has passed.
-    assert send(later, service_token).status_code == 202
+    # ...and failing once the delay has passed.
     deadline = time.monotonic() + 30
     while send(later, service_token).status_code != 500:
         assert time.monotonic() < deadline, "the delayed fault never switched on"

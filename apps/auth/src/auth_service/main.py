@@ -2,16 +2,18 @@
 
 from fastapi import FastAPI
 from servicekit.app import build_or_exit, create_service_app
-from servicekit.logging import get_logger
+from servicekit.logging import configure_logging, get_logger
 
 from auth_service.api.routes import router
 from auth_service.core.config import AuthSettings
 from auth_service.core.keys import Keyring
+from auth_service.core.throttle import PasswordGrantThrottle
 from auth_service.core.users import Directory
 from auth_service.devsecrets import generate_signing_key_pem
 
 
 def build_app(settings: AuthSettings) -> FastAPI:
+    configure_logging(settings)
     if settings.signing_key is not None:
         signing_pem = settings.signing_key.get_secret_value()
     else:
@@ -30,6 +32,7 @@ def build_app(settings: AuthSettings) -> FastAPI:
     )
     app.state.keyring = keyring
     app.state.directory = directory
+    app.state.password_throttle = PasswordGrantThrottle(settings.password_grants_per_minute)
     return app
 
 

@@ -8,11 +8,7 @@ from notifications_service.core.config import NotificationsSettings
 
 
 def build_app(settings: NotificationsSettings) -> FastAPI:
-    return create_service_app(
-        settings,
-        routers=[router],
-        description="Accepts email and sms notifications (202) and delivers them.",
-    )
+    return create_service_app(settings, routers=[router], description=__doc__ or "")
 
 
 def create_app() -> FastAPI:

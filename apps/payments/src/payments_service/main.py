@@ -8,11 +8,7 @@ from payments_service.core.config import PaymentsSettings
 
 
 def build_app(settings: PaymentsSettings) -> FastAPI:
-    return create_service_app(
-        settings,
-        routers=[router],
-        description="Authorizes charges. Same Idempotency-Key and body, same charge.",
-    )
+    return create_service_app(settings, routers=[router], description=__doc__ or "")
 
 
 def create_app() -> FastAPI:

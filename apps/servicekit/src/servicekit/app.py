@@ -16,7 +16,7 @@ from servicekit import health
 from servicekit.client import create_http_client
 from servicekit.faults import FaultInjectionMiddleware
 from servicekit.lifecycle import install_shutdown_hook
-from servicekit.limits import BodyLimitMiddleware
+from servicekit.limits import BodyLimitMiddleware, HeaderLimitMiddleware
 from servicekit.logging import configure_logging, get_logger
 from servicekit.metrics import instrument
 from servicekit.problems import install_problem_handlers
@@ -137,6 +137,7 @@ def create_service_app(
     # errors are counted; the request log is outermost and catches anything unhandled.
     app.add_middleware(FaultInjectionMiddleware, settings=settings)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HeaderLimitMiddleware)
     if pieces.metrics:
         instrument(app, settings)
     if pieces.request_id:

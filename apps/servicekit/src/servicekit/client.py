@@ -23,6 +23,18 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
 
 
+def dependency_unavailable(dependency: str, detail: str | None = None) -> Problem:
+    """503 with Retry-After: the dependency refused or is down; a retry may succeed."""
+    return Problem(
+        503,
+        detail or f"{dependency} is unavailable.",
+        slug="dependency-unavailable",
+        title="Dependency unavailable",
+        headers={"Retry-After": "1"},
+        dependency=dependency,
+    )
+
+
 class RetryableStatus(Exception):
     def __init__(self, response: httpx.Response) -> None:
         super().__init__(f"HTTP {response.status_code}")
@@ -127,28 +139,14 @@ class ServiceClient:
             ) from None
         except httpx.TransportError:
             outcome = "unreachable"
-            raise Problem(
-                503,
-                f"{self.dependency} is unavailable.",
-                slug="dependency-unavailable",
-                title="Dependency unavailable",
-                headers={"Retry-After": "1"},
-                dependency=self.dependency,
-            ) from None
+            raise dependency_unavailable(self.dependency) from None
         finally:
             OUTBOUND_REQUESTS.labels(self.dependency, method, outcome).inc()
             OUTBOUND_DURATION.labels(self.dependency).observe(time.perf_counter() - started)
 
     def _failed(self, status: int) -> Problem:
         if status == 503:
-            return Problem(
-                503,
-                f"{self.dependency} is unavailable.",
-                slug="dependency-unavailable",
-                title="Dependency unavailable",
-                headers={"Retry-After": "1"},
-                dependency=self.dependency,
-            )
+            return dependency_unavailable(self.dependency)
         return Problem(
             502,
             f"{self.dependency} failed (HTTP {status}).",

@@ -7,13 +7,12 @@ healthy to its probes, exactly the case metric analysis must catch.
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import time
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from servicekit.problems import PROBLEM_BASE, PROBLEM_MEDIA_TYPE, problem_body
+from servicekit.problems import PROBLEM_BASE, send_problem
 from servicekit.settings import ServiceSettings
 
 OPERATIONAL_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -37,21 +36,12 @@ class FaultInjectionMiddleware:
         if self.latency_s:
             await asyncio.sleep(self.latency_s)
         if self.error_rate and random.random() < self.error_rate:
-            payload = json.dumps(
-                problem_body(
-                    500,
-                    "Injected fault (SERVICE_FAULT_ERROR_RATE).",
-                    type_=PROBLEM_BASE + "injected-fault",
-                    instance=scope["path"],
-                )
-            ).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 500,
-                    "headers": [(b"content-type", PROBLEM_MEDIA_TYPE.encode())],
-                }
+            await send_problem(
+                send,
+                500,
+                "Injected fault (SERVICE_FAULT_ERROR_RATE).",
+                type_=PROBLEM_BASE + "injected-fault",
+                instance=scope["path"],
             )
-            await send({"type": "http.response.body", "body": payload})
             return
         await self.app(scope, receive, send)

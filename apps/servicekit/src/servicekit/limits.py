@@ -1,16 +1,11 @@
-"""Reject request bodies over the configured size with 413, before the app reads them."""
+"""Reject request bodies over the configured size with 413, before the app reads them, and
+header floods with 431 (uvicorn's httptools parser sets no bound of its own)."""
 
 from __future__ import annotations
 
-import json
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from servicekit.problems import PROBLEM_MEDIA_TYPE, problem_body
-
-
-class BodyTooLarge(Exception):
-    pass
+from servicekit.problems import send_problem
 
 
 class BodyLimitMiddleware:
@@ -29,46 +24,64 @@ class BodyLimitMiddleware:
                     return
                 break
         received = 0
+        over_limit = rejected = response_started = False
 
         async def counting_receive() -> Message:
-            nonlocal received
+            nonlocal received, over_limit, rejected
+            if over_limit:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise BodyTooLarge
+                    # Answer here: an exception raised into the app would become FastAPI's
+                    # 400 "error parsing the body". The app then sees the client leave.
+                    over_limit = True
+                    if not response_started:
+                        rejected = True
+                        await self._reject(scope, send)
+                    return {"type": "http.disconnect"}
             return message
 
-        response_started = False
-
-        async def tracking_send(message: Message) -> None:
+        async def guarded_send(message: Message) -> None:
             nonlocal response_started
+            if rejected:
+                return  # the 413 is out; the app's answer to the disconnect goes nowhere
             response_started = response_started or message["type"] == "http.response.start"
             await send(message)
 
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except BodyTooLarge:
-            if response_started:
-                raise
-            await self._reject(scope, send)
+        await self.app(scope, counting_receive, guarded_send)
 
     async def _reject(self, scope: Scope, send: Send) -> None:
-        body = problem_body(
+        await send_problem(
+            send,
             413,
             f"The request body exceeds {self.max_bytes} bytes.",
             instance=scope["path"],
+            headers=[(b"connection", b"close")],
         )
-        payload = json.dumps(body).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
-                    (b"content-length", str(len(payload)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
+
+
+# What nginx and h11 allow by default; far above any request the platform's clients send.
+MAX_HEADER_COUNT = 100
+MAX_HEADER_BYTES = 16 * 1024
+
+
+class HeaderLimitMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = scope["headers"]
+            size = sum(len(name) + len(value) for name, value in headers)
+            if len(headers) > MAX_HEADER_COUNT or size > MAX_HEADER_BYTES:
+                await send_problem(
+                    send,
+                    431,
+                    f"At most {MAX_HEADER_COUNT} headers, {MAX_HEADER_BYTES} bytes in all.",
+                    instance=scope["path"],
+                    headers=[(b"connection", b"close")],
+                )
+                return
+        await self.app(scope, receive, send)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.metrics_core import Metric
 from prometheus_fastapi_instrumentator import Instrumentator, metrics
@@ -67,4 +68,11 @@ def instrument(app: FastAPI, settings: ServiceSettings) -> None:
     instrumentator.add(
         metrics.default(latency_highr_buckets=LATENCY_BUCKETS, latency_lowr_buckets=LATENCY_BUCKETS)
     )
-    instrumentator.instrument(app).expose(app, include_in_schema=True, tags=["operations"])
+    # Documented as what it serves: the Prometheus text format, not JSON.
+    instrumentator.instrument(app).expose(
+        app,
+        include_in_schema=True,
+        tags=["operations"],
+        response_class=PlainTextResponse,
+        summary="Prometheus metrics",
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from http import HTTPStatus
 from typing import Any
 
@@ -9,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Send
 
 from servicekit.context import current_request_id
 
@@ -68,6 +70,31 @@ def problem_body(
         body["request_id"] = request_id
     body.update(extensions)
     return body
+
+
+async def send_problem(
+    send: Send,
+    status: int,
+    detail: str,
+    *,
+    instance: str,
+    headers: list[tuple[bytes, bytes]] | None = None,
+    **kwargs: Any,
+) -> None:
+    """Answer with a problem document from ASGI middleware, below FastAPI's handlers."""
+    payload = json.dumps(problem_body(status, detail, instance=instance, **kwargs)).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+                (b"content-length", str(len(payload)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
 
 
 def problem_response(

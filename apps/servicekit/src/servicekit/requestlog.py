@@ -6,17 +6,15 @@ problem+json 500 (logged with its traceback, never sent to the client).
 
 from __future__ import annotations
 
-import json
 import re
 import time
 import uuid
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from servicekit.context import REQUEST_ID_HEADER, request_id_var
 from servicekit.logging import get_logger
-from servicekit.problems import PROBLEM_MEDIA_TYPE, problem_body
+from servicekit.problems import send_problem
 
 _HEADER = REQUEST_ID_HEADER.lower().encode()
 # Accept a caller's id only if it is short and plain, so it is safe to log and echo.
@@ -55,7 +53,12 @@ class RequestLogMiddleware:
             self.log.exception("unhandled exception", path=scope["path"])
             if response_started:
                 raise
-            await _send_internal_error(send_with_id, scope["path"])
+            await send_problem(
+                send_with_id,
+                500,
+                "The server failed to handle this request.",
+                instance=scope["path"],
+            )
         finally:
             path = scope["path"]
             if self.log_requests and path not in _QUIET_PATHS:
@@ -75,21 +78,3 @@ def _incoming_id(scope: Scope) -> str | None:
         if name == _HEADER:
             return value.decode() if _VALID_ID.match(value) else None
     return None
-
-
-async def _send_internal_error(send: Send, path: str) -> None:
-    body: dict[str, Any] = problem_body(
-        500, "The server failed to handle this request.", instance=path
-    )
-    payload = json.dumps(body).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 500,
-            "headers": [
-                (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
-                (b"content-length", str(len(payload)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": payload})

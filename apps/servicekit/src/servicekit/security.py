@@ -118,7 +118,7 @@ class TokenVerifier:
     async def verify(self, token: str) -> Principal:
         try:
             header = jwt.get_unverified_header(token)
-        except jwt.DecodeError:
+        except jwt.InvalidTokenError:  # DecodeError, and a header PyJWT refuses (a non-string kid)
             raise _invalid_token("The token is malformed.") from None
         if header.get("alg") not in ALGORITHMS:
             raise _invalid_token("The token's algorithm is not accepted.")

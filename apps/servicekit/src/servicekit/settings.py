@@ -135,7 +135,7 @@ class ServiceSettings(BaseSettings):
         deps = {}
         for name, field in cls.model_fields.items():
             extra = field.json_schema_extra
-            if isinstance(extra, dict) and "dependency" in extra:
+            if isinstance(extra, dict) and extra.get("dependency") not in (None, cls.service_name):
                 deps[str(extra["dependency"])] = env_name(cls, name)
         return deps
 

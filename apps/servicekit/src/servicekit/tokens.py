@@ -7,8 +7,7 @@ import time
 
 from pydantic import SecretStr
 
-from servicekit.client import ServiceClient
-from servicekit.problems import Problem
+from servicekit.client import ServiceClient, dependency_unavailable
 
 
 class ClientCredentials:
@@ -55,14 +54,7 @@ class ClientCredentials:
             },
         )
         if response.status_code != 200:
-            raise Problem(
-                503,
-                "This service could not obtain a token from auth.",
-                slug="dependency-unavailable",
-                title="Dependency unavailable",
-                headers={"Retry-After": "1"},
-                dependency="auth",
-            )
+            raise dependency_unavailable("auth", "This service could not obtain a token from auth.")
         body = response.json()
         lifetime = float(body.get("expires_in", 60))
         self._token = str(body["access_token"])

@@ -10,6 +10,7 @@ from servicekit.problems import Problem, problem_responses
 from servicekit.security import Principal, require_scopes
 
 from auth_service.core.config import AuthSettings
+from auth_service.core.throttle import PASSWORD_GRANTS, PasswordGrantThrottle
 from auth_service.core.tokens import issue_token
 from auth_service.core.users import Directory
 
@@ -48,11 +49,27 @@ def _granted(requested: str | None, allowed: list[str]) -> list[str]:
     return [scope for scope in allowed if scope in wanted]
 
 
+async def _throttle(request: Request, client_id: str | None) -> None:
+    """Password grants are bounded per client: its id, or its address when it sends none."""
+    throttle: PasswordGrantThrottle = request.app.state.password_throttle
+    client = client_id or (request.client.host if request.client else "unknown")
+    if not await throttle.admit(client):
+        retry_after = await throttle.retry_after(client)
+        raise Problem(
+            429,
+            "Too many password grants for this client; retry later.",
+            slug="oauth/slow_down",
+            title="Too many requests",
+            headers={"Retry-After": str(retry_after)},
+            error="slow_down",
+        )
+
+
 @router.post(
     "/v1/token",
     response_model=TokenResponse,
     summary="Issue an access token",
-    responses=problem_responses(400, 401, 413, 422),
+    responses=problem_responses(400, 401, 413, 422, 429),
 )
 async def token(
     request: Request,
@@ -69,7 +86,9 @@ async def token(
     if grant_type == "password":
         if not username or password is None:
             raise _oauth_error(400, "invalid_request", "username and password are required.")
+        await _throttle(request, client_id)
         user = directory.authenticate_user(username, password)
+        PASSWORD_GRANTS.labels("granted" if user else "refused").inc()
         if user is None:
             raise _oauth_error(400, "invalid_grant", "Invalid username or password.")
         subject, scopes = username, _granted(scope, user.scopes)
@@ -110,5 +129,5 @@ async def jwks(request: Request) -> dict[str, Any]:
     summary="The caller's claims",
     responses=problem_responses(401, 403),
 )
-async def me(principal: Annotated[Principal, Depends(require_scopes())]) -> Me:
+async def me(principal: Annotated[Principal, Depends(require_scopes("auth:me"))]) -> Me:
     return Me(sub=principal.subject, scopes=sorted(principal.scopes), claims=principal.claims)

@@ -15,5 +15,5 @@ class AuthSettings(ServiceSettings):
     # JSON document of users and API clients with argon2 hashes (a mounted secret).
     users: SecretStr | None = required_in_production()
     token_ttl_seconds: int = Field(300, ge=30, le=3600)
-    # Password grants per client id per minute (brute-force bound).
-    password_grants_per_minute: int = Field(60, ge=1)
+    # Password grants per client (id, or address) per minute and replica: a brute-force bound.
+    password_grants_per_minute: int = Field(600, ge=1)

@@ -63,7 +63,7 @@ def _masked(recipient: str) -> str:
     status_code=202,
     response_model=Accepted,
     summary="Accept a notification for delivery",
-    responses=problem_responses(401, 403, 413, 422),
+    responses=problem_responses(400, 401, 403, 413, 422),
 )
 async def create_notification(
     body: NotificationRequest,

@@ -4,9 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
-from servicekit.idempotency import IdempotencyKey, require_idempotency_key
+from servicekit.idempotency import IdempotentWrite, idempotent_write
 from servicekit.problems import problem_responses
-from servicekit.security import Principal, require_scopes
 
 from orders_service.core.catalog import Product
 from orders_service.core.checkout import Checkout, Line, order_id_for, price
@@ -54,15 +53,14 @@ async def catalog(request: Request) -> Response:
 async def place_order(
     request: Request,
     body: OrderRequest,
-    principal: Annotated[Principal, Depends(require_scopes("orders:write"))],
-    key: Annotated[IdempotencyKey, Depends(require_idempotency_key)],
+    write: Annotated[IdempotentWrite, Depends(idempotent_write("orders:write"))],
 ) -> Order:
     checkout: Checkout = request.app.state.checkout
     lines = [Line(item.sku, item.quantity) for item in body.items]
     total = price(lines, request.app.state.catalog)
-    email = principal.claims.get("email")
+    email = write.principal.claims.get("email")
     paid = await checkout.place(
-        order_id=order_id_for(principal.subject, key),
+        order_id=order_id_for(write.principal.subject, write.key),
         total=total,
         card_token=body.card_token,
         email=email if isinstance(email, str) else None,

@@ -4,9 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
-from servicekit.idempotency import IdempotencyKey, require_idempotency_key
+from servicekit.idempotency import IdempotentWrite, idempotent_write
 from servicekit.problems import Problem, problem_responses
-from servicekit.security import Principal, require_scopes
 
 from payments_service.core.charges import CardToken, decide
 from payments_service.core.config import PaymentsSettings
@@ -39,8 +38,7 @@ class Charge(BaseModel):
 async def create_charge(
     request: Request,
     body: ChargeRequest,
-    _: Annotated[Principal, Depends(require_scopes("payments:charge"))],
-    key: Annotated[IdempotencyKey, Depends(require_idempotency_key)],
+    write: Annotated[IdempotentWrite, Depends(idempotent_write("payments:charge"))],
 ) -> Charge:
     settings: PaymentsSettings = request.app.state.settings
     if body.currency not in settings.allowed_currencies:
@@ -58,7 +56,7 @@ async def create_charge(
             slug="amount-too-large",
             title="Amount too large",
         )
-    outcome = decide(key, body.amount, body.currency, body.card_token)
+    outcome = decide(write.key, body.amount, body.currency, body.card_token)
     if outcome.decline_code:
         raise Problem(
             402,
@@ -73,5 +71,5 @@ async def create_charge(
         status=outcome.status,
         amount=body.amount,
         currency=body.currency,
-        idempotency_key=key,
+        idempotency_key=write.key,
     )
