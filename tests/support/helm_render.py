@@ -63,6 +63,9 @@ def render_manifests(
 ) -> dict[str, str]:
     """Template path -> rendered text, as `helm template` would produce it (NOTES included).
 
+    Helm validates the values against every chart's values.schema.json first and raises
+    ``HelmValuesError`` naming the key; a template ``fail`` raises ``HelmRenderError``.
+
     ``Chart.render`` does not expose the capabilities, so the options go to the SDK's render
     call directly: the same engine, with ``--api-versions`` and ``--kube-version``.
     """

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from support.helm_render import (
+from tests.support.helm_render import (
     COLORS,
     MONITORING_API_VERSIONS,
     PLATFORM_CHART,

@@ -1,0 +1,118 @@
+"""Promotion is one value: blue and green renders differ only in the two Service selectors
+(and the platform_live_color record that reports them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.support.helm_render import (
+    PLATFORM_CHART,
+    SERVICES,
+    ObjectDiff,
+    diff_objects,
+    load_chart,
+    nested,
+    notes,
+    render,
+)
+
+SELECTOR_COLOR = frozenset({"spec.selector.color"})
+# The platform_live_color record follows the selectors (see templates/live-color.yaml).
+LIVE_COLOR_RECORD = {
+    ("ConfigMap", "platform-live-color"): frozenset({"data.platform-live-color.yaml"})
+}
+
+
+def _selector_flip(*services: str) -> dict:
+    return {
+        ("Service", name): SELECTOR_COLOR
+        for service in services
+        for name in (service, f"{service}-preview")
+    } | LIVE_COLOR_RECORD
+
+
+def test_flipping_active_color_changes_only_the_service_selectors_and_live_color(renders) -> None:
+    diff = diff_objects(renders["blue"], renders["green"])
+    assert not diff.added and not diff.removed
+    assert dict(diff.changed) == _selector_flip(*SERVICES)
+
+
+def test_active_and_preview_swap_colors(renders) -> None:
+    def selected(objects):
+        return {
+            o["metadata"]["name"]: o["spec"]["selector"]["color"]
+            for o in objects
+            if o["kind"] == "Service"
+        }
+
+    blue, green = selected(renders["blue"]), selected(renders["green"])
+    for service in SERVICES:
+        assert (blue[service], blue[f"{service}-preview"]) == ("blue", "green")
+        assert (green[service], green[f"{service}-preview"]) == ("green", "blue")
+
+
+def test_a_per_service_override_flips_only_that_service(renders) -> None:
+    override = render(PLATFORM_CHART, {"orders": {"activeColor": "green"}})
+    diff = diff_objects(renders["blue"], override)
+    assert dict(diff.changed) == _selector_flip("orders")
+    assert not diff.added and not diff.removed
+
+
+def test_a_per_service_override_holds_against_the_global_flip(renders) -> None:
+    pinned = render(
+        PLATFORM_CHART, {"global": {"activeColor": "green"}, "auth": {"activeColor": "blue"}}
+    )
+    diff = diff_objects(renders["blue"], pinned)
+    assert dict(diff.changed) == _selector_flip("orders", "payments", "notifications")
+
+
+def test_a_new_image_tag_changes_only_that_colors_deployment(renders) -> None:
+    deployed = render(PLATFORM_CHART, nested("payments", "green", "image", "tag", value="0.2.0"))
+    diff = diff_objects(renders["blue"], deployed)
+    assert not diff.added and not diff.removed
+    assert set(diff.changed) == {("Deployment", "payments-green")}
+    assert diff.changed[("Deployment", "payments-green")] == {
+        "spec.template.metadata.labels.version",
+        "spec.template.metadata.labels.app.kubernetes.io/version",
+        "spec.template.spec.containers[0].image",
+        "spec.template.spec.containers[0].env[1].value",  # SERVICE_VERSION
+    }
+
+
+def test_a_config_change_rolls_both_colors_of_that_service_only(renders) -> None:
+    changed = render(
+        PLATFORM_CHART, nested("auth", "config", value={"AUTH_TOKEN_TTL_SECONDS": 600})
+    )
+    diff: ObjectDiff = diff_objects(renders["blue"], changed)
+    assert set(diff.changed) == {
+        ("ConfigMap", "auth-config"),
+        ("Deployment", "auth-blue"),
+        ("Deployment", "auth-green"),
+    }
+    for color in ("blue", "green"):
+        assert diff.changed[("Deployment", f"auth-{color}")] == {
+            "spec.template.metadata.annotations.checksum/config"
+        }
+
+
+def test_notes_say_which_color_is_live_and_how_to_promote_and_roll_back() -> None:
+    text = notes(PLATFORM_CHART, {"global": {"activeColor": "green"}})
+    assert "Live color (global.activeColor): green" in text
+    assert "--set global.activeColor=blue" in text
+    assert "helm rollback platform <revision>" in text
+    for service in SERVICES:
+        assert f"{service}-preview" in text
+
+
+def test_a_chart_version_bump_alone_restarts_no_pod(renders, tmp_path) -> None:
+    bumped = load_chart(PLATFORM_CHART).save_dir(tmp_path)
+    for chart_yaml in Path(bumped).rglob("Chart.yaml"):
+        chart_yaml.write_text(chart_yaml.read_text().replace("version: 0.1.0", "version: 0.1.1"))
+    diff = diff_objects(renders["blue"], render(Path(bumped), {}))
+    changed_templates = {
+        key
+        for key, paths in diff.changed.items()
+        if key[0] == "Deployment" and any(p.startswith("spec.template") for p in paths)
+    }
+    assert diff.changed, "the bump should show in the helm.sh/chart labels"
+    assert changed_templates == set()
