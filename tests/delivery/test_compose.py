@@ -182,6 +182,8 @@ def test_prometheus_config_and_rules_pass_promtool(compose: dict[str, Any], tmp_
     config.parent.mkdir(parents=True)
     shutil.copy(COMPOSE_DIR / "prometheus.yml", config)
     (root / rules_target.relative_to("/")).symlink_to(RULES)
+    live_target = Path(mount(compose, "prometheus", "./deploy/compose/live-color.yaml"))
+    shutil.copy(COMPOSE_DIR / "live-color.yaml", root / live_target.relative_to("/"))
     promtool = shutil.which("promtool")
     assert promtool, "promtool comes with the Debian prometheus package (make system-deps)"
     result = subprocess.run(
@@ -194,7 +196,19 @@ def test_prometheus_config_and_rules_pass_promtool(compose: dict[str, Any], tmp_
         for pattern in prometheus_config()["rule_files"]
         for path in config.parent.glob(pattern)
     }
-    assert loaded == {path.name for path in RULES.iterdir() if path.suffix in (".yaml", ".yml")}
+    rule_files = {path.name for path in RULES.iterdir() if path.suffix in (".yaml", ".yml")}
+    assert loaded == rule_files | {"live-color.yaml"}
+
+
+def test_the_live_color_is_published_for_the_slo_alerts() -> None:
+    """compose runs blue only; without this series the SLO alerts could never page."""
+    from platformctl.dashboards.live_color import render_live_color_rules
+
+    services = ["auth", "orders", "payments", "notifications"]
+    expected = yaml.safe_load(
+        render_live_color_rules(dict.fromkeys(services, "blue"), namespace="compose")
+    )
+    assert yaml.safe_load((COMPOSE_DIR / "live-color.yaml").read_text()) == expected
 
 
 def test_prometheus_scrapes_every_service_with_the_cluster_labels(
