@@ -1,0 +1,123 @@
+"""The pieces under the verbs: one-value edits of the environment file, the environment's
+release and context from helmfile.yaml, and how the release history explains the idle color."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+import pytest
+from platformctl.backend import BackendError
+from platformctl.kubernetes import build_backend
+from platformctl.kubernetes.envfile import (
+    EnvironmentFile,
+    EnvironmentFileError,
+    replace_scalar,
+)
+from platformctl.kubernetes.release import Lineage, ServiceRelease, lineage
+
+from tests.kubernetes.fake_cluster import FakeCluster
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _diff(before: str, after: str) -> list[str]:
+    lines = difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
+    return [line for line in lines if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+
+
+@pytest.mark.parametrize("environment", ["dev", "staging", "prod", "kind"])
+def test_each_edit_changes_one_line_of_every_environment_file(environment: str, tmp_path: Path):
+    path = tmp_path / f"{environment}.yaml"
+    path.write_text((REPO_ROOT / "environments" / f"{environment}.yaml").read_text())
+    file = EnvironmentFile(path)
+    before = path.read_text()
+    green = file.state().services["orders"].versions["green"]
+    old = file.set({("services", "orders", "green", "version"): "sha-1a2b3c4"})
+    assert old == {("services", "orders", "green", "version"): green}
+    after_version = path.read_text()
+    [removed, added] = _diff(before, after_version)
+    assert (removed, added) == (
+        f'-    green: {{version: "{green}"}}',
+        '+    green: {version: "sha-1a2b3c4"}',
+    )
+    file.set({("activeColor",): "green"})
+    assert _diff(after_version, path.read_text()) == ["-activeColor: blue", "+activeColor: green"]
+    assert file.state().live("orders") == "green"
+    assert file.state().services["orders"].versions["green"] == "sha-1a2b3c4"
+    # Comments survive: every comment line of the original is still there.
+    comments = [line for line in before.splitlines() if line.lstrip().startswith("#")]
+    assert all(line in path.read_text().splitlines() for line in comments)
+
+
+def test_setting_the_same_value_writes_nothing(tmp_path: Path):
+    path = tmp_path / "env.yaml"
+    path.write_text("activeColor: blue  # live\n")
+    assert EnvironmentFile(path).set({("activeColor",): "blue"}) == {}
+    assert path.read_text() == "activeColor: blue  # live\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "expected"),
+    [
+        ("v: {version: 1.0}  # plain\n", "1.1", 'v: {version: "1.1"}  # plain\n'),
+        ("v: {version: '1.0'}\n", "it's", "v: {version: 'it''s'}\n"),
+        ('v:\n  version: "0.1.0" # quoted\n', "0.2.0", 'v:\n  version: "0.2.0" # quoted\n'),
+        ("v:\n  version: old\n", "yes", 'v:\n  version: "yes"\n'),
+    ],
+)
+def test_values_keep_their_quoting_and_stay_strings(text: str, value: str, expected: str):
+    assert replace_scalar(text, ("v", "version"), value) == expected
+
+
+def test_only_single_values_can_be_edited():
+    with pytest.raises(EnvironmentFileError, match="not a single value"):
+        replace_scalar("services:\n  auth: {}\n", ("services", "auth"), "x")
+    with pytest.raises(EnvironmentFileError, match="no key 'nope'"):
+        replace_scalar("services: {}\n", ("services", "nope"), "x")
+
+
+def test_environment_release_namespace_and_context_come_from_helmfile(tmp_path: Path):
+    kind = build_backend("kind", commands=FakeCluster(tmp_path, "kind", "platform-kind"))
+    assert kind.helm("history", "platform", output_json=True) == [
+        "helm", "history", "platform", "--namespace", "platform-kind",
+        "--kube-context", "kind-platform", "--output", "json",
+    ]  # fmt: skip
+    assert kind.kubectl("get", "services")[:5] == [
+        "kubectl", "--context", "kind-platform", "--namespace", "platform-kind",
+    ]  # fmt: skip
+    prod = build_backend("prod", commands=FakeCluster(tmp_path, "prod", "platform-prod"))
+    assert prod.helm("status", "platform") == ["helm", "status", "platform", "--namespace",
+                                              "platform-prod"]  # fmt: skip
+    assert prod.environment.file == REPO_ROOT / "environments" / "prod.yaml"
+    with pytest.raises(BackendError, match=r"unknown environment 'qa'.*dev, staging, prod, kind"):
+        build_backend("qa")
+
+
+def _state(live: str, blue: str, green: str) -> ServiceRelease:
+    return ServiceRelease(live, {"blue": blue, "green": green})
+
+
+@pytest.mark.parametrize(
+    ("history", "pending", "previous"),
+    [
+        pytest.param([_state("blue", "1", "1")], False, None, id="first install"),
+        pytest.param([_state("blue", "1", "2"), _state("blue", "1", "1")], True, None, id="deploy"),
+        pytest.param(
+            [_state("green", "1", "2"), _state("blue", "1", "2"), _state("blue", "1", "1")],
+            False, "blue", id="promote",
+        ),
+        pytest.param(
+            [_state("blue", "1", "2"), _state("green", "1", "2"), _state("blue", "1", "2")],
+            False, None, id="rollback (undid the promotion)",
+        ),
+        pytest.param(
+            [_state("blue", "3", "2"), _state("blue", "1", "2"), _state("green", "1", "2")],
+            False, None, id="redeploy of the live color in place",
+        ),
+    ],
+)  # fmt: skip
+def test_lineage_tells_a_new_deploy_from_the_previous_release(
+    history: list[ServiceRelease], pending: bool, previous: str | None
+):
+    assert lineage(history) == Lineage(pending, previous)

@@ -1,0 +1,472 @@
+"""The Kubernetes backend: the runbook's calls mapped onto helmfile, helm and kubectl.
+
+- ``deploy`` writes the idle color's version into ``environments/<env>.yaml`` and runs
+  ``helmfile apply``; ``wait_ready`` is ``kubectl rollout status``.
+- ``switch`` checks the idle color's endpoints are all ready (the preview Service), flips
+  ``activeColor`` in the file, runs ``helmfile apply``, then waits until the live Service's
+  endpoints are the new color's pods only.
+- ``status`` reads the release (``helm history``, ``helm get values``), the live Service
+  selectors and the EndpointSlices.
+
+The file stays the durable record: every change is written there first, then applied, and
+undone in the file when the apply fails, so git never says something the cluster refused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from platformctl.backend import BackendError, ColorView, ServiceView
+from platformctl.catalog import COLORS, SERVICES
+from platformctl.kubernetes import cluster
+from platformctl.kubernetes.commands import CommandError, Commands, CompletedCommand
+from platformctl.kubernetes.envfile import (
+    EnvironmentFile,
+    EnvironmentFileError,
+    KeyPath,
+    active_color_path,
+    version_path,
+)
+from platformctl.kubernetes.environment import Environment
+from platformctl.kubernetes.forwards import PortForwards
+from platformctl.kubernetes.release import (
+    APPLIED,
+    LINEAGE_DEPTH,
+    Lineage,
+    Revision,
+    ServiceRelease,
+    distinct_states,
+    lineage,
+    service_releases,
+)
+from platformctl.traffic import Credentials
+
+SERVICE_PORT = 80  # every service's Service port (charts/platform/charts/<svc>/values.yaml)
+PROMETHEUS_SERVICE = "platform-prometheus-server"  # prometheus.server.fullnameOverride
+PROMETHEUS_PORT = 80
+# An image tag, as the deploy workflow checks it.
+VERSION_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+CREDENTIAL_VARIABLES = {
+    "username": "PLATFORMCTL_SMOKE_USERNAME",
+    "password": "PLATFORMCTL_SMOKE_PASSWORD",
+    "client_id": "PLATFORMCTL_SMOKE_CLIENT_ID",
+    "client_secret": "PLATFORMCTL_SMOKE_CLIENT_SECRET",
+}
+
+
+def credentials_from_environment(env: Mapping[str, str] | None = None) -> Credentials | None:
+    """The smoke and analysis-load identity (a user, and a client with payments:charge and
+    notifications:send), from ``PLATFORMCTL_SMOKE_*``; None when not configured."""
+    env = os.environ if env is None else env
+    found = {field: env.get(name, "") for field, name in CREDENTIAL_VARIABLES.items()}
+    found["client_id"] = found["client_id"] or "orders"
+    if not all(found.values()):
+        return None
+    return Credentials(**found)
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    apply: float = 600.0  # helmfile.yaml's helmDefaults.timeout
+    switch: float = 60.0  # until the live Service's endpoints are the new color's only
+    poll: float = 1.0
+
+
+class KubernetesBackend:
+    name = "kubernetes"
+
+    def __init__(
+        self,
+        environment: Environment,
+        commands: Commands,
+        *,
+        prometheus_url: str | None = None,
+        credentials: Credentials | None = None,
+        forward: bool = True,
+        timeouts: Timeouts | None = None,
+    ) -> None:
+        self.environment = environment
+        self.commands = commands
+        self.file = EnvironmentFile(environment.file)
+        self.forward = forward
+        self.timeouts = timeouts or Timeouts()
+        self._prometheus_url = prometheus_url
+        self._credentials = credentials
+        self._forwards = PortForwards(commands, environment.namespace, environment.kube_context)
+        self._values: dict[int, dict[str, Any]] = {}
+        # What the cluster runs, per service; kept current after every apply of ours.
+        self._running: dict[str, ServiceRelease] | None = None
+        self._undo_deploy: dict[KeyPath, str] = {}
+
+    # -- the command lines ------------------------------------------------------------------
+
+    def helm(self, *args: str, output_json: bool = False) -> list[str]:
+        context = ["--kube-context", self.environment.kube_context]
+        return [
+            "helm",
+            *args,
+            "--namespace",
+            self.environment.namespace,
+            *(context if self.environment.kube_context else []),
+            *(["--output", "json"] if output_json else []),
+        ]
+
+    def kubectl(self, *args: str) -> list[str]:
+        context = ["--context", self.environment.kube_context]
+        return [
+            "kubectl",
+            *(context if self.environment.kube_context else []),
+            "--namespace",
+            self.environment.namespace,
+            *args,
+        ]
+
+    def helmfile_apply(self) -> list[str]:
+        env = self.environment
+        return [
+            "helmfile",
+            "--file",
+            str(env.helmfile),
+            "--environment",
+            env.name,
+            "apply",
+            "--suppress-secrets",
+        ]
+
+    def _run(self, argv: Sequence[str]) -> CompletedCommand:
+        try:
+            return self.commands.run(argv).check()
+        except CommandError as exc:
+            raise BackendError(str(exc)) from None
+
+    def _json(self, argv: Sequence[str]) -> Any:
+        output = self._run(argv).stdout
+        try:
+            return json.loads(output)
+        except json.JSONDecodeError:
+            raise BackendError(f"`{' '.join(argv)}` did not print JSON: {output[:200]}") from None
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def ensure_up(self) -> None:
+        release = self.environment.release
+        status = self._json(self.helm("status", release, output_json=True))
+        state = (status.get("info") or {}).get("status")
+        if state != "deployed":
+            raise BackendError(
+                f"release {release} in {self.environment.namespace} is {state!r}, not deployed: "
+                "finish or roll back that operation first (`helm history`)"
+            )
+
+    def history(self) -> list[Revision]:
+        """The release's revisions, newest first."""
+        raw = self._json(self.helm("history", self.environment.release, output_json=True))
+        return sorted((Revision.from_json(r) for r in raw), key=lambda r: -r.number)
+
+    def values(self, revision: int) -> dict[str, Any]:
+        """``helm get values`` of one explicit revision (the user-supplied values)."""
+        if revision not in self._values:
+            argv = self.helm(
+                "get", "values", self.environment.release, "--revision", str(revision),
+                output_json=True,
+            )  # fmt: skip
+            self._values[revision] = self._json(argv) or {}
+        return self._values[revision]
+
+    def status(self) -> dict[str, ServiceView]:
+        revisions = [r for r in self.history() if r.status in APPLIED]
+        if not revisions or revisions[0].status != "deployed":
+            raise BackendError(f"release {self.environment.release} has no deployed revision")
+        running = service_releases(self.values(revisions[0].number), SERVICES)
+        lineages = self._lineages(revisions, running)
+        live = self._selected_colors()
+        found = self._endpoints([*SERVICES, *map(cluster.preview_service, SERVICES)])
+        self._running = running
+        views = {}
+        for name in SERVICES:
+            release = running[name]
+            if name not in live:
+                raise BackendError(f"Service {name} in {self.environment.namespace} not found")
+            # The Service is the truth about traffic; the history explains the idle color only
+            # when both agree on which color is live.
+            agree = live[name] == release.live
+            history = lineages[name] if agree else Lineage(pending=False, previous=None)
+            pods = {
+                e.pod: e for e in found.get(name, []) + found.get(cluster.preview_service(name), [])
+            }
+            colors = {}
+            for color in COLORS:
+                mine = [e for e in pods.values() if cluster.pod_color(name, e.pod) == color]
+                colors[color] = ColorView(
+                    version=release.versions[color],
+                    running=True,  # the chart runs both colors; nothing scales one to zero
+                    ready=sum(1 for e in mine if e.ready),
+                    instances=len(mine),
+                    pending=history.pending and color != live[name],
+                )
+            views[name] = ServiceView(
+                name=name,
+                live=live[name],
+                previous=history.previous,
+                colors=colors,
+                live_url=self._url(name),
+                preview_url=self._url(cluster.preview_service(name)),
+            )
+        return views
+
+    def _lineages(
+        self, revisions: Sequence[Revision], running: Mapping[str, ServiceRelease]
+    ) -> dict[str, Lineage]:
+        """Walk back through the applied revisions until each service shows enough history."""
+        states = [running]
+        for revision in revisions[1:]:
+            if all(len(distinct_states(states, s)) >= LINEAGE_DEPTH for s in SERVICES):
+                break
+            states.append(service_releases(self.values(revision.number), SERVICES))
+        return {name: lineage(distinct_states(states, name)[:LINEAGE_DEPTH]) for name in SERVICES}
+
+    def _selected_colors(self) -> dict[str, str]:
+        selector = f"app.kubernetes.io/instance={self.environment.release}"
+        return cluster.selected_colors(
+            self._json(self.kubectl("get", "services", "--selector", selector, "--output", "json"))
+        )
+
+    def _endpoints(self, services: Sequence[str]) -> dict[str, list[cluster.Endpoint]]:
+        selector = f"{cluster.SERVICE_NAME_LABEL} in ({','.join(services)})"
+        return cluster.endpoints(
+            self._json(
+                self.kubectl("get", "endpointslices", "--selector", selector, "--output", "json")
+            )
+        )
+
+    def _url(self, service: str, port: int = SERVICE_PORT, *, strict: bool = False) -> str:
+        if self.forward:
+            return self._forwards.url(service, port, strict=strict)
+        # Reachable from inside the cluster (a CI runner pod, a debug pod).
+        host = f"{service}.{self.environment.namespace}.svc.cluster.local"
+        return f"http://{host}" if port == 80 else f"http://{host}:{port}"
+
+    def prometheus_url(self) -> str:
+        if self._prometheus_url:
+            return self._prometheus_url
+        running = self._values[max(self._values)] if self._values else {}
+        if ((running.get("monitoring") or {}).get("external") or {}).get("enabled"):
+            raise BackendError(
+                f"{self.environment.name} uses the cluster's own Prometheus "
+                "(monitoring.external); pass --prometheus-url"
+            )
+        return self._url(PROMETHEUS_SERVICE, PROMETHEUS_PORT, strict=True)
+
+    def selector(self, service: str, color: str) -> str:
+        version = self._current()[service].versions[color]
+        # The pod labels `app` (as service), `color` and `version` reach every series through
+        # the chart's scrape config; namespace keeps environments sharing a Prometheus apart.
+        labels = {
+            "namespace": self.environment.namespace,
+            "service": service,
+            "color": color,
+            "version": version,
+        }
+        return ",".join(f"{key}={json.dumps(value)}" for key, value in labels.items())
+
+    def credentials(self) -> Credentials:
+        if self._credentials is None:
+            raise BackendError(
+                "smoke checks and analysis load need credentials in the cluster: set "
+                + ", ".join(CREDENTIAL_VARIABLES.values())
+                + f" ({CREDENTIAL_VARIABLES['client_id']} defaults to orders)"
+            )
+        return self._credentials
+
+    def _current(self) -> dict[str, ServiceRelease]:
+        if self._running is None:
+            self.status()
+        assert self._running is not None
+        return self._running
+
+    # -- changing ----------------------------------------------------------------------------
+
+    def deploy(self, services: Sequence[str], version: str, faults: Mapping[str, str]) -> None:
+        if faults:
+            raise BackendError(
+                "--fault rehearses a bad release on the local runtime only; in a cluster set "
+                "<service>.<color>.faults in the chart values (refused in production)"
+            )
+        if not VERSION_PATTERN.match(version):
+            raise BackendError(f"{version!r} is not an image tag")
+        self.credentials()  # the smoke checks need them: fail before changing anything
+        running = self._in_step_with_file()
+        changes = {version_path(name, running[name].idle): version for name in services}
+        self._undo_deploy = self._write(changes)
+        self._apply_or_restore(self._undo_deploy, "deploy")
+        self._running = {
+            name: ServiceRelease(release.live, {**release.versions, release.idle: version})
+            if name in services
+            else release
+            for name, release in running.items()
+        }
+
+    def abandon(self, services: Sequence[str]) -> None:
+        restore = {path: old for path, old in self._undo_deploy.items() if path[1] in services}
+        if restore:
+            self._write(restore)
+            self._run(self.helmfile_apply())
+            self._running = None
+        self._undo_deploy = {}
+
+    def wait_ready(self, targets: Mapping[str, str], timeout: float) -> None:
+        for name, color in targets.items():
+            argv = self.kubectl(
+                "rollout", "status", f"deployment/{cluster.deployment(name, color)}",
+                f"--timeout={max(1, round(timeout))}s",
+            )  # fmt: skip
+            result = self.commands.run(argv)
+            if result.returncode != 0:
+                detail = (result.stderr or result.stdout).strip()
+                raise BackendError(f"{name} {color} not ready within {timeout:.0f}s: {detail}")
+        # The rollout replaced pods an open port-forward may have been pinned to.
+        self._forwards.restart(_both_services(targets), strict=True)
+
+    def start(self, targets: Mapping[str, str]) -> list[str]:
+        return []  # both colors always run: the chart never scales the old one to zero
+
+    def switch(self, targets: Mapping[str, str], *, rollback: bool) -> float:
+        running = self._in_step_with_file()
+        previews = self._endpoints([cluster.preview_service(name) for name in targets])
+        for name, color in targets.items():
+            problem = cluster.serving_problem(
+                name, color, previews.get(cluster.preview_service(name), [])
+            )
+            if problem:
+                raise BackendError(
+                    f"not switching {name} to {color}: its preview Service has {problem}"
+                )
+        started = time.perf_counter()
+        undo = self._write(self._color_changes(targets))
+        self._apply_or_restore(undo, "rollback" if rollback else "promotion")
+        self._running = {
+            name: ServiceRelease(targets.get(name, release.live), release.versions)
+            for name, release in running.items()
+        }
+        self.await_live(targets)
+        # Not strict: traffic has switched; a forward that stays down shows up in the
+        # post-promotion analysis' load, never as a failed switch.
+        self._forwards.restart(_both_services(targets), strict=False)
+        return time.perf_counter() - started
+
+    def schedule_scale_down(self, targets: Mapping[str, str]) -> float | None:
+        return None  # kept running: rollback stays instant
+
+    def await_live(self, targets: Mapping[str, str]) -> None:
+        """Return once each live Service's endpoints are only ``color``'s pods, all ready."""
+        deadline = time.monotonic() + self.timeouts.switch
+        while True:
+            found = self._endpoints(list(targets))
+            problems = {
+                name: cluster.serving_problem(name, color, found.get(name, []))
+                for name, color in targets.items()
+            }
+            problems = {name: p for name, p in problems.items() if p}
+            if not problems:
+                return
+            if time.monotonic() > deadline:
+                details = "; ".join(f"{name}: {p}" for name, p in problems.items())
+                raise BackendError(
+                    f"live Services did not reach the new color within "
+                    f"{self.timeouts.switch:.0f}s: {details}"
+                )
+            time.sleep(self.timeouts.poll)
+
+    def forget_running(self) -> None:
+        """The release changed behind the backend's back (``helm rollback``): re-read it."""
+        self._running = None
+        self._values.clear()
+
+    def close(self) -> None:
+        self._forwards.close()
+
+    def __enter__(self) -> KubernetesBackend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the environment file ----------------------------------------------------------------
+
+    def _in_step_with_file(self) -> dict[str, ServiceRelease]:
+        """The cluster's state, refusing to go on when the file says something else: applying
+        it would ship that difference too (a flip nobody asked for)."""
+        running = self._current()
+        try:
+            state = self.file.state()
+        except EnvironmentFileError as exc:
+            raise BackendError(str(exc)) from None
+        drift = []
+        for name, release in running.items():
+            entry = state.services.get(name)
+            if entry is None:
+                drift.append(f"{name} missing")
+                continue
+            if state.live(name) != release.live:
+                drift.append(f"{name} live {state.live(name)} (cluster: {release.live})")
+            for color in COLORS:
+                if entry.versions[color] != release.versions[color]:
+                    drift.append(
+                        f"{name} {color} {entry.versions[color]} "
+                        f"(cluster: {release.versions[color]})"
+                    )
+        if drift:
+            raise BackendError(
+                f"{self.file.path.name} differs from the cluster: {'; '.join(drift)}. "
+                f"Apply it (`helmfile -e {self.environment.name} apply`) or revert it first"
+            )
+        return running
+
+    def _color_changes(self, targets: Mapping[str, str]) -> dict[KeyPath, str]:
+        """One value when every service moves together, else each service's own."""
+        state = self.file.state()
+        colors = set(targets.values())
+        together = (
+            set(targets) == set(state.services)
+            and len(colors) == 1
+            and not any(entry.active_color for entry in state.services.values())
+        )
+        if together:
+            return {active_color_path(): colors.pop()}
+        return {
+            active_color_path(name): "" if color == state.active_color else color
+            for name, color in targets.items()
+        }
+
+    def _write(self, changes: Mapping[KeyPath, str]) -> dict[KeyPath, str]:
+        try:
+            return self.file.set(changes)
+        except EnvironmentFileError as exc:
+            raise BackendError(str(exc)) from None
+
+    def _apply_or_restore(self, undo: Mapping[KeyPath, str], what: str) -> None:
+        try:
+            self._run(self.helmfile_apply())
+        except BackendError as exc:
+            self._write(undo)
+            self._running = None
+            try:
+                self._run(self.helmfile_apply())
+                after = "re-applied it"
+            except BackendError as again:
+                after = f"re-applying it failed too ({again})"
+            raise BackendError(
+                f"{what} failed: {exc}. Restored {self.file.path.name} and {after}; "
+                f"check `platformctl status -e {self.environment.name}`"
+            ) from None
+
+
+def _both_services(targets: Mapping[str, str]) -> list[str]:
+    """The live and preview Services of each service in ``targets``."""
+    return [svc for name in targets for svc in (name, cluster.preview_service(name))]

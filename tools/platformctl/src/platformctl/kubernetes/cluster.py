@@ -1,0 +1,77 @@
+"""What the cluster says about traffic: Service selectors and EndpointSlices, from kubectl JSON.
+
+A Deployment ``<svc>-<color>`` names its pods ``<svc>-<color>-<replicaset hash>-<suffix>``, and
+each endpoint of an EndpointSlice names its pod (``targetRef``), so an endpoint's color is
+known without a further lookup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from platformctl.catalog import COLORS
+
+SERVICE_NAME_LABEL = "kubernetes.io/service-name"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    pod: str
+    ready: bool
+
+
+def preview_service(service: str) -> str:
+    return f"{service}-preview"
+
+
+def deployment(service: str, color: str) -> str:
+    return f"{service}-{color}"
+
+
+def selected_colors(services_json: Mapping[str, Any]) -> dict[str, str]:
+    """Service name -> the color its selector picks (Services without one are left out)."""
+    colors = {}
+    for item in services_json.get("items", []):
+        color = ((item.get("spec") or {}).get("selector") or {}).get("color")
+        if color:
+            colors[item["metadata"]["name"]] = color
+    return colors
+
+
+def endpoints(slices_json: Mapping[str, Any]) -> dict[str, list[Endpoint]]:
+    """Service name -> its endpoints, over all of its EndpointSlices."""
+    by_service: dict[str, list[Endpoint]] = {}
+    for item in slices_json.get("items", []):
+        service = item["metadata"].get("labels", {}).get(SERVICE_NAME_LABEL)
+        if not service:
+            continue
+        found = by_service.setdefault(service, [])
+        for endpoint in item.get("endpoints") or []:
+            # The API: an unset `ready` means ready.
+            ready = (endpoint.get("conditions") or {}).get("ready") is not False
+            pod = (endpoint.get("targetRef") or {}).get("name", "")
+            found.append(Endpoint(pod, ready))
+    return by_service
+
+
+def pod_color(service: str, pod: str) -> str | None:
+    for color in COLORS:
+        if pod.startswith(f"{deployment(service, color)}-"):
+            return color
+    return None
+
+
+def serving_problem(service: str, color: str, found: Iterable[Endpoint]) -> str | None:
+    """Why ``found`` is not "only ``color``'s pods, all ready"; None when it is."""
+    found = list(found)
+    if not found:
+        return "no endpoints"
+    others = sorted(e.pod for e in found if pod_color(service, e.pod) != color)
+    if others:
+        return f"endpoints of other pods: {', '.join(others)}"
+    not_ready = sorted(e.pod for e in found if not e.ready)
+    if not_ready:
+        return f"not ready: {', '.join(not_ready)}"
+    return None

@@ -1,0 +1,98 @@
+"""A helmfile environment as platformctl needs it: its file, its release, namespace and context.
+
+Read from ``helmfile.yaml`` (plain YAML in helmfile v1) the way helmfile reads it: the
+environment's values files are merged in order, and the one release whose ``condition``
+holds in them is the environment's release.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from platformctl.backend import BackendError
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    repo: Path  # holds helmfile.yaml and environments/
+    release: str
+    namespace: str
+    kube_context: str | None = None
+
+    @property
+    def helmfile(self) -> Path:
+        return self.repo / "helmfile.yaml"
+
+    @property
+    def file(self) -> Path:
+        """The git-tracked file platformctl edits: ``environments/<name>.yaml``."""
+        return self.repo / "environments" / f"{self.name}.yaml"
+
+
+def load_environment(name: str, repo: Path) -> Environment:
+    helmfile = repo / "helmfile.yaml"
+    try:
+        documents = [d for d in yaml.safe_load_all(helmfile.read_text()) if d]
+    except (OSError, yaml.YAMLError) as exc:
+        raise BackendError(f"cannot read {helmfile}: {exc}") from None
+    environments = _section(documents, "environments", helmfile)
+    if name not in environments:
+        raise BackendError(
+            f"unknown environment {name!r}; {helmfile.name} defines: {', '.join(environments)}"
+        )
+    spec = environments[name] or {}
+    values_files = [repo / path for path in spec.get("values", [])]
+    own_file = repo / "environments" / f"{name}.yaml"
+    if own_file not in values_files:
+        raise BackendError(f"environment {name} does not load {own_file.relative_to(repo)}")
+    values: dict[str, Any] = {}
+    for path in values_files:
+        values = _merge(values, yaml.safe_load(path.read_text()) or {})
+    enabled = [
+        release
+        for release in _section(documents, "releases", helmfile)
+        if _condition_holds(release.get("condition"), values)
+    ]
+    if len(enabled) != 1:
+        raise BackendError(f"environment {name} enables {len(enabled)} releases, expected one")
+    return Environment(
+        name=name,
+        repo=repo,
+        release=enabled[0]["name"],
+        namespace=enabled[0]["namespace"],
+        kube_context=spec.get("kubeContext"),
+    )
+
+
+def _section(documents: list[dict[str, Any]], key: str, path: Path) -> Any:
+    found = [document[key] for document in documents if key in document]
+    if len(found) != 1:
+        raise BackendError(f"{path} must have one {key!r} section, found {len(found)}")
+    return found[0]
+
+
+def _condition_holds(condition: str | None, values: Mapping[str, Any]) -> bool:
+    if not condition:
+        return True
+    node: Any = values
+    for part in condition.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return False
+        node = node[part]
+    return node is True
+
+
+def _merge(base: Mapping[str, Any], layer: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in layer.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged

@@ -1,0 +1,100 @@
+"""The Helm release as the record of what ran: its history, and each revision's values.
+
+Kubernetes keeps both colors running, so the release history is what tells an idle color that
+holds a new deploy (``pending``: ``promote`` ships it) from one that holds the release that was
+live before (``previous``: ``rollback`` returns to it). Per service, the history is reduced to
+its distinct states (live color and both versions), newest first:
+
+- the last change wrote a new version into the idle color: the idle color is pending;
+- the last change flipped the live color: the old color is previous, unless that flip undid
+  the one before it (a rollback), so a second rollback never flips back onto the bad release.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from platformctl.catalog import COLORS, other_color
+
+# Revisions whose values reached the cluster; a failed upgrade may have applied only part.
+APPLIED = frozenset({"deployed", "superseded"})
+LINEAGE_DEPTH = 3
+
+
+@dataclass(frozen=True)
+class Revision:
+    number: int
+    status: str
+    updated: str
+    description: str
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> Revision:
+        return cls(
+            number=int(raw["revision"]),
+            status=str(raw.get("status", "")),
+            updated=str(raw.get("updated", "")),
+            description=str(raw.get("description", "")),
+        )
+
+
+@dataclass(frozen=True)
+class ServiceRelease:
+    """One service as a revision's values have it."""
+
+    live: str
+    versions: Mapping[str, str]
+
+    @property
+    def idle(self) -> str:
+        return other_color(self.live)
+
+
+def service_releases(
+    values: Mapping[str, Any], services: Sequence[str]
+) -> dict[str, ServiceRelease]:
+    """Live color and versions per service from ``helm get values -o json`` (user values)."""
+    default = (values.get("global") or {}).get("activeColor") or "blue"
+    releases = {}
+    for name in services:
+        spec = values.get(name) or {}
+        releases[name] = ServiceRelease(
+            live=spec.get("activeColor") or default,
+            versions={
+                color: str(((spec.get(color) or {}).get("image") or {}).get("tag", ""))
+                for color in COLORS
+            },
+        )
+    return releases
+
+
+@dataclass(frozen=True)
+class Lineage:
+    pending: bool  # the idle color holds a deploy that was never live
+    previous: str | None  # the color a flip-back rollback returns to
+
+
+def lineage(states: Sequence[ServiceRelease]) -> Lineage:
+    """Judge the newest of ``states`` (distinct, newest first) by how it came about."""
+    if len(states) < 2:
+        return Lineage(pending=False, previous=None)
+    now, before = states[0], states[1]
+    if now.live == before.live:
+        deployed = now.versions[now.idle] != before.versions[now.idle]
+        return Lineage(pending=deployed, previous=None)
+    undid_a_flip = len(states) > 2 and states[2] == now
+    return Lineage(pending=False, previous=None if undid_a_flip else before.live)
+
+
+def distinct_states(
+    revisions: Sequence[Mapping[str, ServiceRelease]], service: str
+) -> list[ServiceRelease]:
+    """The service's states, newest first, with repeats (applies that changed nothing) merged."""
+    states: list[ServiceRelease] = []
+    for releases in revisions:
+        state = releases[service]
+        if not states or states[-1] != state:
+            states.append(state)
+    return states

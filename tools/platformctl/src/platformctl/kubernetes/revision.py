@@ -1,0 +1,112 @@
+"""``platformctl rollback all --to-revision N``: ``helm rollback <release> N``, explicitly.
+
+The revision always comes from the operator and is checked against ``helm history``; there is
+no "previous revision" default, because after one rollback the previous revision is the bad
+release again. Afterwards the environment file is made to say what revision N ran, so the
+next ``helmfile apply`` keeps the rollback instead of undoing it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rich.console import Console
+
+from platformctl.backend import BackendError
+from platformctl.catalog import COLORS, SERVICES
+from platformctl.kubernetes.backend import KubernetesBackend
+from platformctl.kubernetes.commands import CommandError
+from platformctl.kubernetes.envfile import KeyPath, active_color_path, version_path
+from platformctl.kubernetes.release import APPLIED, service_releases
+from platformctl.runbook import PreconditionError, RunbookError
+
+
+@dataclass(frozen=True)
+class RevisionRollback:
+    revision: int  # the revision rolled back to
+    replaced: int  # the newest revision before (deployed, or a failed upgrade)
+    live: dict[str, str]  # service -> live color now
+    file_changes: dict[KeyPath, str]  # environment file path -> new value
+    seconds: float
+
+
+def rollback_to_revision(
+    backend: KubernetesBackend,
+    services: Sequence[str],
+    revision: int,
+    console: Console,
+    ready_timeout: float = 600.0,
+) -> RevisionRollback:
+    if set(services) != set(SERVICES):
+        raise PreconditionError(
+            "--to-revision rolls back the whole release, every service: "
+            f"run `platformctl rollback all --to-revision {revision} -e "
+            f"{backend.environment.name}`"
+        )
+    # No `ensure_up`: a release whose last upgrade failed is exactly what this must repair.
+    started = time.perf_counter()
+    history = backend.history()
+    by_number = {r.number: r for r in history}
+    current = next((r for r in history if r.status == "deployed"), None)
+    target = by_number.get(revision)
+    if target is None:
+        known = ", ".join(str(r.number) for r in sorted(history, key=lambda r: r.number))
+        raise PreconditionError(
+            f"revision {revision} is not in the history of {backend.environment.release} ({known})"
+        )
+    if current is not None and current.number == revision:
+        raise PreconditionError(f"revision {revision} is the deployed revision already")
+    if target.status not in APPLIED:
+        raise PreconditionError(
+            f"revision {revision} is {target.status}; roll back to a deployed or superseded one"
+        )
+    values = backend.values(revision)
+    releases = service_releases(values, SERVICES)
+    console.print(
+        f"rolling back {backend.environment.release} to revision {revision} "
+        f"({target.updated}, {target.description or 'no description'}): "
+        + ", ".join(f"{name} {r.live} {r.versions[r.live]}" for name, r in releases.items())
+    )
+    try:
+        argv = backend.helm("rollback", backend.environment.release, str(revision), "--wait")
+        backend.commands.run([*argv, f"--timeout={round(ready_timeout)}s"]).check()
+    except CommandError as exc:
+        raise RunbookError(f"helm rollback to revision {revision} failed: {exc}") from None
+    backend.forget_running()
+    live = {name: r.live for name, r in releases.items()}
+    try:
+        backend.wait_ready(live, ready_timeout)
+        backend.await_live(live)
+    except BackendError as exc:
+        raise RunbookError(f"rolled back to revision {revision}, but: {exc}") from None
+    # Make git say what runs now; only the values that differ are touched.
+    own = {name: (values.get(name) or {}).get("activeColor") or "" for name in SERVICES}
+    wanted: dict[KeyPath, str] = {
+        active_color_path(): (values.get("global") or {}).get("activeColor") or "blue",
+        **{active_color_path(name): own[name] for name in SERVICES},
+        **{
+            version_path(name, color): releases[name].versions[color]
+            for name in SERVICES
+            for color in COLORS
+        },
+    }
+    old = backend.file.set(wanted)
+    seconds = time.perf_counter() - started
+    changed = {path: wanted[path] for path in old}
+    console.print(
+        f"rolled back to revision {revision} in {seconds:.1f}s; "
+        + (
+            f"{backend.file.path.name} now says so ({len(changed)} values): commit it"
+            if changed
+            else f"{backend.file.path.name} already said so"
+        )
+    )
+    return RevisionRollback(
+        revision=revision,
+        replaced=history[0].number,
+        live=live,
+        file_changes=changed,
+        seconds=seconds,
+    )
