@@ -143,6 +143,9 @@ def create_service_app(
     if pieces.request_id:
         app.add_middleware(RequestLogMiddleware, log_requests=pieces.request_log)
     _document_problems(app)
+    # Built now rather than on the first request, so the instrumentator's in-progress gauge is
+    # registered while this app is the newest one in the process (see metrics.py).
+    app.middleware_stack = app.build_middleware_stack()
     return app
 
 

@@ -10,6 +10,7 @@ import logging
 import sys
 from typing import Any
 
+import orjson
 import structlog
 
 from servicekit.context import current_request_id
@@ -46,10 +47,11 @@ def configure_logging(settings: ServiceSettings) -> None:
         processors=[
             *shared,
             structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(),
+            # orjson renders straight to bytes, several times faster than json.dumps.
+            structlog.processors.JSONRenderer(serializer=orjson.dumps),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.WriteLoggerFactory(file=sys.stdout),
+        logger_factory=structlog.BytesLoggerFactory(file=sys.stdout.buffer),
         cache_logger_on_first_use=True,
     )
     handler = logging.StreamHandler(sys.stdout)

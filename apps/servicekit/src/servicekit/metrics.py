@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.metrics_core import Metric
-from prometheus_fastapi_instrumentator import Instrumentator, metrics
+from prometheus_fastapi_instrumentator import Instrumentator
+from prometheus_fastapi_instrumentator.metrics import Info
 
 from servicekit.settings import ServiceSettings
 
@@ -44,6 +45,39 @@ class _ProcessWideMetrics:
         yield from REGISTRY.collect()
 
 
+def red_metrics(registry: CollectorRegistry) -> Callable[[Info], None]:
+    """Rate, errors and duration: the instrumentator's default metrics, less the request and
+    response size summaries nobody reads, which cost a third of the per-request time."""
+    requests = Counter(
+        "http_requests",
+        "Total number of requests by method, status and handler.",
+        ["method", "status", "handler"],
+        registry=registry,
+    )
+    latency = Histogram(
+        "http_request_duration_highr_seconds",
+        "Latency with many buckets but no API specific labels. Made for more accurate "
+        "percentile calculations.",
+        buckets=LATENCY_BUCKETS,
+        registry=registry,
+    )
+    latency_by_handler = Histogram(
+        "http_request_duration_seconds",
+        "Latency by handler and method.",
+        ["handler", "method"],
+        buckets=LATENCY_BUCKETS,
+        registry=registry,
+    )
+
+    def instrumentation(info: Info) -> None:
+        duration = info.modified_duration
+        requests.labels(info.method, info.modified_status, info.modified_handler).inc()
+        latency.observe(duration)
+        latency_by_handler.labels(info.modified_handler, info.method).observe(duration)
+
+    return instrumentation
+
+
 def _release_inprogress_gauge() -> None:
     """The instrumentator registers its in-progress gauge in the default registry whatever
     registry it is given; drop a previous app's gauge so another app can be built in-process."""
@@ -65,9 +99,7 @@ def instrument(app: FastAPI, settings: ServiceSettings) -> None:
         inprogress_labels=True,
         excluded_handlers=OPERATIONAL_HANDLERS,
     )
-    instrumentator.add(
-        metrics.default(latency_highr_buckets=LATENCY_BUCKETS, latency_lowr_buckets=LATENCY_BUCKETS)
-    )
+    instrumentator.add(red_metrics(registry))
     # Documented as what it serves: the Prometheus text format, not JSON.
     instrumentator.instrument(app).expose(
         app,

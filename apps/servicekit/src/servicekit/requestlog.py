@@ -6,9 +6,9 @@ problem+json 500 (logged with its traceback, never sent to the client).
 
 from __future__ import annotations
 
+import os
 import re
 import time
-import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -32,7 +32,7 @@ class RequestLogMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _incoming_id(scope) or uuid.uuid4().hex
+        request_id = _incoming_id(scope) or os.urandom(16).hex()
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500

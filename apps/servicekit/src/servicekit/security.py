@@ -86,8 +86,10 @@ class RemoteJWKS:
     async def key(self, kid: str) -> PyJWK | None:
         if kid in self._keys:
             return self._keys[kid]
-        async with self._lock:
-            due = time.monotonic() - self._last_fetch >= self.min_refresh_interval
+        async with self._lock:  # waits for a fetch in flight, the first one included
+            # Until a first fetch succeeds, every unknown kid may try again: an instance
+            # that gets a request before it is ready must not refuse valid tokens.
+            due = not self._keys or time.monotonic() - self._last_fetch >= self.min_refresh_interval
             if kid not in self._keys and due:
                 try:
                     await self.refresh()
@@ -99,7 +101,8 @@ class RemoteJWKS:
         """Retry the first fetch until it succeeds (readiness waits for it)."""
         while True:
             try:
-                await self.refresh()
+                async with self._lock:
+                    await self.refresh()
             except (httpx.HTTPError, ValueError) as exc:
                 self.log.warning("jwks fetch failed, retrying", error=str(exc))
                 await asyncio.sleep(retry_every)
