@@ -1,0 +1,80 @@
+// Zero downtime through the stable ports: a constant arrival rate of catalog reads and order
+// placements while the test deploys, promotes and rolls back every service.
+// Self-contained (no remote jslib): -e ORDERS_URL -e AUTH_URL -e USERNAME -e PASSWORD
+// -e RATE (iterations/s) -e DURATION -e NO_CONNECTION_REUSE=true|false -e SUMMARY=<file.json>
+// -e ORDER_EVERY=4: one iteration in 4 places an order, the others read the catalog (shoppers
+// browse more than they buy; an order costs a payment and a notification behind it).
+import http from 'k6/http';
+import { check, fail } from 'k6';
+import exec from 'k6/execution';
+
+const ORDERS = __ENV.ORDERS_URL;
+const AUTH = __ENV.AUTH_URL;
+const RATE = Number(__ENV.RATE || 100);
+const ORDER_EVERY = Number(__ENV.ORDER_EVERY || 4);
+
+export const options = {
+  noConnectionReuse: __ENV.NO_CONNECTION_REUSE === 'true',
+  scenarios: {
+    shoppers: {
+      executor: 'constant-arrival-rate',
+      rate: RATE,
+      timeUnit: '1s',
+      duration: __ENV.DURATION || '40s',
+      preAllocatedVUs: Math.max(10, Math.ceil(RATE / 2)),
+      maxVUs: Math.max(50, RATE * 3),
+    },
+  },
+  thresholds: {
+    http_req_failed: ['rate==0'],
+    dropped_iterations: ['count==0'],
+    checks: ['rate==1'],
+  },
+  summaryTrendStats: ['avg', 'med', 'p(95)', 'p(99)', 'max'],
+};
+
+export function setup() {
+  const login = http.post(`${AUTH}/v1/token`, {
+    grant_type: 'password',
+    username: __ENV.USERNAME,
+    password: __ENV.PASSWORD,
+  });
+  if (login.status !== 200) fail(`login failed: ${login.status} ${login.body}`);
+  const catalog = http.get(`${ORDERS}/v1/catalog`);
+  if (catalog.status !== 200) fail(`catalog failed: ${catalog.status}`);
+  return { token: login.json('access_token'), sku: catalog.json('items')[0].sku };
+}
+
+export default function (data) {
+  const n = exec.scenario.iterationInTest;
+  if (n % ORDER_EVERY !== ORDER_EVERY - 1) {
+    const res = http.get(`${ORDERS}/v1/catalog`, { tags: { name: 'catalog' } });
+    check(res, { 'catalog 200': (r) => r.status === 200 });
+    return;
+  }
+  const res = http.post(
+    `${ORDERS}/v1/orders`,
+    JSON.stringify({ items: [{ sku: data.sku, quantity: 1 }], card_token: 'tok_visa' }),
+    {
+      headers: {
+        'Content-Type': 'application/json',
+        Authorization: `Bearer ${data.token}`,
+        'Idempotency-Key': `zd-${__ENV.RUN_ID}-${n}`,
+      },
+      tags: { name: 'order' },
+    },
+  );
+  check(res, { 'order 201': (r) => r.status === 201 });
+}
+
+export function handleSummary(data) {
+  const m = data.metrics;
+  const line = [
+    `requests=${m.http_reqs.values.count}`,
+    `failed=${m.http_req_failed.values.passes}`,
+    `dropped=${m.dropped_iterations ? m.dropped_iterations.values.count : 0}`,
+    `p95=${m.http_req_duration.values['p(95)'].toFixed(1)}ms`,
+    `p99=${m.http_req_duration.values['p(99)'].toFixed(1)}ms`,
+  ].join(' ');
+  return { stdout: `k6 summary: ${line}\n`, [__ENV.SUMMARY]: JSON.stringify(data, null, 1) };
+}

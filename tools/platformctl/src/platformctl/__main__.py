@@ -1,0 +1,3 @@
+from platformctl.cli import app
+
+app(prog_name="platformctl")

@@ -1,0 +1,90 @@
+"""The interface every runtime implements: the local processes, and later Kubernetes.
+
+The runbook (:mod:`platformctl.runbook`) holds the blue/green logic: preconditions, smoke
+checks, pre- and post-promotion analysis, automatic rollback. A backend only knows how to
+run colors and route traffic. A Kubernetes backend maps the same calls onto helmfile
+(``deploy`` writes the idle color's version and applies; ``switch`` flips ``activeColor``
+and applies), ``kubectl rollout status`` (``wait_ready``) and Service selectors (``status``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from platformctl.catalog import other_color
+from platformctl.traffic import Credentials
+
+
+class BackendError(RuntimeError):
+    """The runtime cannot do what was asked (not running, not ready, proxy refused...)."""
+
+
+@dataclass(frozen=True)
+class ColorView:
+    version: str
+    running: bool  # desired: the color should have instances
+    ready: int  # instances answering /readyz 200
+    instances: int
+    pending: bool  # deployed and smoke-tested, not promoted yet: what `promote` would ship
+    faults: Mapping[str, str] = field(default_factory=dict)
+    restarts: int = 0
+    scale_down_in: float | None = None  # seconds until the scale-down delay ends
+
+
+@dataclass(frozen=True)
+class ServiceView:
+    name: str
+    live: str
+    previous: str | None  # the color `rollback` returns to, if any
+    colors: Mapping[str, ColorView]
+    live_url: str
+    preview_url: str
+
+    @property
+    def idle(self) -> str:
+        return other_color(self.live)
+
+
+class Backend(Protocol):
+    name: str
+
+    def ensure_up(self) -> None:
+        """Raise :class:`BackendError` with one line if the runtime is not reachable."""
+
+    def status(self) -> dict[str, ServiceView]:
+        """Every service, with instance readiness probed now."""
+
+    def deploy(self, services: Sequence[str], version: str, faults: Mapping[str, str]) -> None:
+        """Put ``version`` (with ``faults``) into each service's idle color and start it.
+
+        Marks the idle color pending; returns without waiting (see :meth:`wait_ready`).
+        """
+
+    def abandon(self, services: Sequence[str]) -> None:
+        """A deploy failed: stop the idle colors and clear their pending mark."""
+
+    def wait_ready(self, targets: Mapping[str, str], timeout: float) -> None:
+        """Wait until every instance of each ``service: color`` is ready, or raise."""
+
+    def start(self, targets: Mapping[str, str]) -> list[str]:
+        """Start colors that were scaled down; returns the services that needed it."""
+
+    def switch(self, targets: Mapping[str, str], *, rollback: bool) -> float:
+        """Route each service's live traffic to ``color`` in one step.
+
+        On promotion the old live color becomes ``previous`` and the new one loses its
+        pending mark; on rollback ``previous`` is cleared. Returns the seconds from the start
+        of the switch until live traffic reached the new colors.
+        """
+
+    def schedule_scale_down(self, targets: Mapping[str, str]) -> float | None:
+        """Start the scale-down delay of each old color; returns the delay (None = kept)."""
+
+    def prometheus_url(self) -> str: ...
+
+    def selector(self, service: str, color: str) -> str:
+        """PromQL label matchers that pick exactly this color's current instances."""
+
+    def credentials(self) -> Credentials: ...

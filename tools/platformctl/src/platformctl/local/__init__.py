@@ -1,0 +1,1 @@
+"""The local backend: uvicorn processes per color, caddy in front, Prometheus scraping them."""
