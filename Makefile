@@ -7,7 +7,7 @@ UV_VERSION := 0.13.9
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: up down test test-slow lint system-deps help load bench reliability
+.PHONY: up down test test-slow lint system-deps help load bench reliability dashboards capacity-measure load bench reliability
 .DEFAULT_GOAL := help
 
 help: ## list the targets
@@ -60,9 +60,16 @@ bench: $(SYNCED) ## run the benchmarks; writes docs/performance.md and its plots
 	$(BIN)/python -m bench
 
 # The bounded version runs inside `make test`; this one runs every item at full length
-# (100 schemathesis examples per operation, k6 at 100 req/s for 40 s) and records the figures.
+# (100 schemathesis examples per operation, k6 at 40 req/s for 60 s) and records the figures.
 RELIABILITY_FIGURES := $(abspath .local/reliability/figures.json)
 
 reliability: $(SYNCED) system-deps ## fuzzing, attacks, fault rehearsals at full length (docs/reliability.md)
 	RELIABILITY_PROFILE=full RELIABILITY_FIGURES=$(RELIABILITY_FIGURES) $(BIN)/pytest tests/reliability
 	@echo "figures: $(RELIABILITY_FIGURES)"
+
+dashboards: $(SYNCED) ## review the dashboards against the local Prometheus (PNGs in .local/dashboards)
+	$(BIN)/platformctl dashboards --out .local/dashboards
+
+capacity-measure: $(SYNCED) system-deps ## measure CPU per request and redraw the autoscaling plots
+	$(BIN)/python -m bench.cpu_per_request
+	$(BIN)/python -m bench.autoscaling_plots

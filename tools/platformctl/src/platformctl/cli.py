@@ -267,3 +267,43 @@ def _analysis_config(backend: Backend, override: Path | None) -> AnalysisConfig:
 
 # Verbs other modules own, registered here so there is one `platformctl`.
 app.command("capacity")(capacity_report.capacity)
+
+
+@app.command()
+def dashboards(
+    prometheus_url: Annotated[
+        str | None, typer.Option(help="Prometheus to query (default: the local platform's)")
+    ] = None,
+    since: Annotated[str, typer.Option(help="time range ending now: 90s, 15m, 2h")] = "15m",
+    out: Annotated[Path, typer.Option(help="where the PNG snapshots go")] = Path(
+        ".local/dashboards"
+    ),
+    service: Annotated[str | None, typer.Option(help="regex for the service variable")] = None,
+    color: Annotated[str | None, typer.Option(help="regex for the color variable")] = None,
+) -> None:
+    """Review the dashboards without Grafana: query every panel, draw PNGs, list empty panels."""
+    from datetime import UTC, datetime, timedelta
+
+    # matplotlib is heavy: only this verb pays for it.
+    from platformctl.dashboards import panels_without_data_table, review_dashboards
+    from platformctl.paths import repo_root
+
+    units = {"s": 1, "m": 60, "h": 3600}
+    if not since[:-1].isdigit() or since[-1] not in units:
+        raise fail(f"--since must look like 90s, 15m or 2h, not {since!r}", 2)
+    url = prometheus_url or run(lambda: LocalBackend().prometheus_url())
+    end = datetime.now(UTC)
+    start = end - timedelta(seconds=int(since[:-1]) * units[since[-1]])
+    variables = {k: v for k, v in {"service": service, "color": color}.items() if v}
+    try:
+        report = review_dashboards(
+            url, repo_root() / "grafana-dashboards", out, start, end, variables=variables
+        )
+    except Exception as exc:  # an unreachable Prometheus, a bad query: one line, not a trace
+        raise fail(f"dashboard review failed: {exc}", 1) from exc
+    console.print(panels_without_data_table(report))
+    console.print(report.summary)
+    for snapshot in report.snapshots:
+        console.print(f"snapshot: {snapshot}")
+    if not report.ok:
+        raise typer.Exit(1)

@@ -45,6 +45,11 @@ class Home:
         return self.root / "logs"
 
     @property
+    def routes_dir(self) -> Path:
+        """The files caddy's routes read per request (see ``local/caddy.py``)."""
+        return self.root / "routes"
+
+    @property
     def prometheus_dir(self) -> Path:
         return self.root / "prometheus"
 

@@ -165,7 +165,7 @@ class LocalBackend:
                 service.colors[color].pending = False
                 service.previous = None if rollback else old
             # Under the lock, so the supervisor cannot interleave an older config.
-            caddy.apply(state, force=True)
+            caddy.apply(state, self.home.routes_dir, force=True)
             stable = {name: state.ports.stable[name] for name in targets}
         self._wait_routed(stable, targets, timeout=10)
         return time.perf_counter() - started

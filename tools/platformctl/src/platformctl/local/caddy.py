@@ -1,43 +1,48 @@
-"""The proxy: caddy's JSON config rendered from the state, loaded atomically via its admin API.
+"""The proxy: a static caddy config whose routes read small files, so switching never reloads.
 
-``POST /load`` swaps the whole config in one step. Caddy keeps the listening sockets, starts
-the new routes and lets in-flight requests on the old ones finish (``grace_period``), so a
-switch never refuses a connection. ``try_duration`` makes caddy retry an upstream that refuses
-connections (a restarting instance) instead of failing the request.
+Each live and preview port routes by the content of ``<routes>/<service>.live`` (caddy's
+``vars`` matcher on a ``{file.*}`` placeholder, read per request), and each color's upstreams
+come from ``<routes>/<service>-<color>.<n>``. A switch is one atomic file rename: in-flight
+requests finish where they are, the next request goes to the new color, and no listener or
+keep-alive connection is ever restarted (a config reload would close idle client connections,
+and a client that sends on one at that instant sees a reset). ``try_duration`` makes caddy retry
+an upstream that refuses connections (a restarting instance) instead of failing the request.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
 
-from platformctl.catalog import SERVICES
-from platformctl.local.state import ColorState, PlatformState
+from platformctl.catalog import COLORS, SERVICES, other_color
+from platformctl.local.state import PlatformState
 
 GRACE_PERIOD = "15s"
 TRY_DURATION = "5s"
 TRY_INTERVAL = "50ms"
 COLOR_HEADER = "X-Platform-Color"
 VERSION_HEADER = "X-Platform-Version"
+# Where a stopped color's upstream points: nothing listens on port 9 (discard) on loopback.
+NOWHERE = "127.0.0.1:9"
 
 
 class ProxyError(RuntimeError):
     pass
 
 
-def render_config(state: PlatformState) -> dict[str, Any]:
+def render_config(state: PlatformState, routes: Path) -> dict[str, Any]:
+    """The config caddy runs; it depends only on ports and replicas, not on who is live."""
     servers: dict[str, Any] = {}
     for name in SERVICES:
-        service = state.services[name]
-        servers[name] = _server(
-            state.ports.stable[name], service.active, service.colors[service.active]
-        )
+        servers[name] = _server(state.ports.stable[name], name, routes, state, live=True)
         servers[f"{name}-preview"] = _server(
-            state.ports.preview[name], service.idle, service.colors[service.idle]
+            state.ports.preview[name], name, routes, state, live=False
         )
     return {
         "admin": {"listen": f"127.0.0.1:{state.ports.caddy_admin}", "config": {"persist": False}},
@@ -46,52 +51,123 @@ def render_config(state: PlatformState) -> dict[str, Any]:
     }
 
 
-def _server(port: int, color: str, color_state: ColorState) -> dict[str, Any]:
-    upstreams = [
-        {"dial": f"127.0.0.1:{instance.port}"} for instance in color_state.current_instances()
-    ]
-    if color_state.running and upstreams:
-        handler: dict[str, Any] = {
-            "handler": "reverse_proxy",
-            "upstreams": upstreams,
-            "load_balancing": {
-                "selection_policy": {"policy": "round_robin"},
-                "try_duration": TRY_DURATION,
-                "try_interval": TRY_INTERVAL,
-            },
-            # No passive health checks on purpose: a client that gives up on a slow request
-            # counts as an upstream failure, and with max_fails the only replica of a color
-            # would be marked down, stalling every request behind it (a spiral under load).
-            # A dead replica refuses connections at once, and try_duration retries those.
-            "headers": {
-                "response": {"set": {COLOR_HEADER: [color], VERSION_HEADER: [color_state.version]}}
-            },
+def _file(routes: Path, name: str) -> str:
+    return "{file." + str(routes / name) + "}"
+
+
+def _server(
+    port: int, service: str, routes: Path, state: PlatformState, *, live: bool
+) -> dict[str, Any]:
+    """Routes for both colors; which one serves is whatever ``<service>.live`` says now."""
+    selected = []
+    for live_color in COLORS:
+        color = live_color if live else other_color(live_color)
+        # caddy ORs the keys of one vars matcher, so the "is it running" test is nested.
+        running = {_file(routes, f"{service}-{color}.running"): ["yes"]}
+        serve_color = {
+            "handler": "subroute",
+            "routes": [
+                {"match": [{"vars": running}], "handle": [_proxy(service, color, routes, state)]},
+                {"handle": [_stopped(color)]},
+            ],
         }
-    else:
-        handler = {
-            "handler": "static_response",
-            "status_code": 503,
-            "headers": {"Retry-After": ["5"], COLOR_HEADER: [color]},
-            "body": f"no {color} instance is running\n",
-        }
+        when_live = {_file(routes, f"{service}.live"): [live_color]}
+        selected.append({"match": [{"vars": when_live}], "handle": [serve_color]})
+    # Only reached if the route files are missing: never answer an empty 200.
+    selected.append({"handle": [_stopped("any")]})
     return {
         "listen": [f"127.0.0.1:{port}"],
-        "routes": [{"handle": [handler]}],
+        "routes": selected,
         "automatic_https": {"disable": True},
         # Access logs: with the WARN level above, only failed (5xx) requests are written.
         "logs": {},
     }
 
 
-def apply(state: PlatformState, *, force: bool = False) -> float | None:
-    """Load the config the state implies, unless caddy already runs it; call under the lock."""
-    config = render_config(state)
+def _proxy(service: str, color: str, routes: Path, state: PlatformState) -> dict[str, Any]:
+    upstreams = [
+        {"dial": _file(routes, f"{service}-{color}.{n}")} for n in range(state.runtime.replicas)
+    ]
+    return {
+        "handler": "reverse_proxy",
+        "upstreams": upstreams,
+        "load_balancing": {
+            "selection_policy": {"policy": "round_robin"},
+            "try_duration": TRY_DURATION,
+            "try_interval": TRY_INTERVAL,
+        },
+        # No passive health checks on purpose: a client that gives up on a slow request
+        # counts as an upstream failure, and with max_fails the only replica of a color
+        # would be marked down, stalling every request behind it (a spiral under load).
+        # A dead replica refuses connections at once, and try_duration retries those.
+        "headers": {
+            "response": {
+                "set": {
+                    COLOR_HEADER: [color],
+                    VERSION_HEADER: [_file(routes, f"{service}-{color}.version")],
+                }
+            }
+        },
+    }
+
+
+def _stopped(color: str) -> dict[str, Any]:
+    return {
+        "handler": "static_response",
+        "status_code": 503,
+        "headers": {"Retry-After": ["5"], COLOR_HEADER: [color]},
+        "body": f"no {color} instance is running\n" if color != "any" else "no route\n",
+    }
+
+
+def route_files(state: PlatformState) -> dict[str, str]:
+    """What each route file should hold for this state."""
+    files: dict[str, str] = {}
+    for name in SERVICES:
+        service = state.services[name]
+        files[f"{name}.live"] = service.active
+        for color, color_state in service.colors.items():
+            ports = [f"127.0.0.1:{i.port}" for i in color_state.current_instances()]
+            serving = color_state.running and bool(ports)
+            files[f"{name}-{color}.running"] = "yes" if serving else "no"
+            files[f"{name}-{color}.version"] = color_state.version
+            for n in range(state.runtime.replicas):
+                # Fewer instances than replicas (one is starting): repeat the ones there are.
+                files[f"{name}-{color}.{n}"] = ports[n % len(ports)] if ports else NOWHERE
+    return files
+
+
+def write_route_files(state: PlatformState, routes: Path) -> bool:
+    """Write the files that changed, each by an atomic rename; True if any changed."""
+    routes.mkdir(parents=True, exist_ok=True)
+    changed = False
+    # The upstreams and versions first, the live pointer last, so a switch never points at a
+    # color whose files are stale.
+    for name, content in sorted(route_files(state).items(), key=lambda kv: kv[0].endswith(".live")):
+        path = routes / name
+        if path.exists() and path.read_text() == content:
+            continue
+        scratch = path.with_name(f".{name}.tmp")
+        scratch.write_text(content)
+        os.replace(scratch, path)
+        changed = True
+    return changed
+
+
+def apply(state: PlatformState, routes: Path, *, force: bool = False) -> float | None:
+    """Point the routes at what the state implies; reload caddy only if its config changed.
+
+    Call under the state lock. Returns the seconds the change took, or None if nothing changed.
+    """
+    started = time.perf_counter()
+    config = render_config(state, routes)
     digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
-    if digest == state.proxy_config_digest and not force:
-        return None
-    seconds = CaddyAdmin(state.ports.caddy_admin).load(config)
-    state.proxy_config_digest = digest
-    return seconds
+    changed = write_route_files(state, routes)
+    if digest != state.proxy_config_digest or (force and not state.proxy_config_digest):
+        CaddyAdmin(state.ports.caddy_admin).load(config)
+        state.proxy_config_digest = digest
+        changed = True
+    return time.perf_counter() - started if changed or force else None
 
 
 class CaddyAdmin:

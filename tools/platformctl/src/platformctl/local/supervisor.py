@@ -96,7 +96,9 @@ class Supervisor:
 
     def _start_proxy(self, state: PlatformState) -> None:
         config_file = self.home.root / "caddy.json"
-        config_file.write_text(json.dumps(caddy.render_config(state), indent=2))
+        caddy.write_route_files(state, self.home.routes_dir)
+        config = caddy.render_config(state, self.home.routes_dir)
+        config_file.write_text(json.dumps(config, indent=2))
         self.caddy = ManagedProcess(
             "caddy",
             [binary("caddy"), "run", "--config", str(config_file)],
@@ -228,7 +230,7 @@ class Supervisor:
 
     def _apply_routes(self, state: PlatformState) -> None:
         try:
-            caddy.apply(state)
+            caddy.apply(state, self.home.routes_dir)
         except caddy.ProxyError:
             state.proxy_config_digest = None  # caddy is restarting; try on the next pass
         targets = json.dumps(prometheus.render_targets(state), sort_keys=True)
