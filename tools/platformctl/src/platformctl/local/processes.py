@@ -88,6 +88,11 @@ def uvicorn_command(service: str, port: int, drain_timeout_seconds: float) -> li
     ]
 
 
+# Service instances start niced (see InstanceProcess) for this long.
+STARTUP_NICENESS = 10
+STARTUP_WINDOW_SECONDS = 10.0
+
+
 @dataclass
 class ManagedProcess:
     """A child process the supervisor owns, with its restart bookkeeping."""
@@ -103,8 +108,11 @@ class ManagedProcess:
     stop_deadline: float | None = None
     exited_at: float | None = None
 
+    startup_niceness = 0
+
     def start(self) -> None:
         self.log.parent.mkdir(parents=True, exist_ok=True)
+        niceness = self.startup_niceness
         with self.log.open("ab") as log:
             # A session of its own: Ctrl-C in the foreground terminal reaches the supervisor
             # only, which then stops every child gracefully in order.
@@ -115,6 +123,7 @@ class ManagedProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=(lambda: os.nice(niceness)) if niceness else None,
             )
         self.started_at = time.monotonic()
         self.stop_deadline = None
@@ -148,10 +157,31 @@ class ManagedProcess:
 
 @dataclass
 class InstanceProcess(ManagedProcess):
-    """A uvicorn process serving one color of a service on its own port."""
+    """A uvicorn process serving one color of a service on its own port.
+
+    It starts at a lower CPU priority: importing and starting four services takes about a core
+    for seconds, and on one machine that must not starve the live color's requests (on a
+    cluster the new pods mostly land on other cores). Once its startup window has passed it
+    gets normal priority back, where the OS allows it (root, or CAP_SYS_NICE).
+    """
 
     port: int = 0
     generation: int = 0
+    startup_niceness = STARTUP_NICENESS
+    reniced: bool = False
+
+    def start(self) -> None:
+        super().start()
+        self.reniced = False
+
+    def restore_priority(self) -> None:
+        if self.reniced or not self.alive() or self.pid is None:
+            return
+        if time.monotonic() - self.started_at < STARTUP_WINDOW_SECONDS:
+            return
+        self.reniced = True
+        with contextlib.suppress(PermissionError, ProcessLookupError):
+            os.setpriority(os.PRIO_PROCESS, self.pid, 0)
 
 
 def stop_all(processes: list[ManagedProcess], grace_seconds: float) -> None:

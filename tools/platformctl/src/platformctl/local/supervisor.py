@@ -169,6 +169,7 @@ class Supervisor:
         if wanted:
             for process in current:
                 self._restart_if_crashed(process)
+                process.restore_priority()
             for _ in range(state.runtime.replicas - len(current)):
                 process = self._new_instance(state, service, color, free_port())
                 process.start()
