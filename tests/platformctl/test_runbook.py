@@ -12,7 +12,7 @@ import pytest
 
 from tests.platformctl.conftest import Platform, analysis_file, start_platform
 
-SCALE_DOWN_DELAY = 2  # seconds; short, so the rollback test sees a scaled-down color
+SCALE_DOWN_DELAY = 6  # seconds: outlasts three CLI calls, short enough to watch blue scale down
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from tests.platformctl.conftest import K6Run, Platform, analysis_file, start_pla
 # 0.8 of a core at 100/s (measured: ~7 ms of CPU per iteration across caddy and the services,
 # ~1 ms in k6), so this holds on two free cores, not on two cores other suites saturate.
 RATE = int(os.environ.get("PLATFORMCTL_ZD_RATE", "100"))
-NO_REUSE_RATE = 20
+NO_REUSE_RATE = 10
 SERVICES = ("auth", "orders", "payments", "notifications")
 
 

@@ -23,8 +23,8 @@ export const options = {
       duration: __ENV.DURATION || '40s',
       // Enough VUs up front to ride out a few seconds of latency (a deploy's CPU spike):
       // initializing VUs mid-test is what drops iterations, not the platform.
-      preAllocatedVUs: Math.max(20, RATE * 3),
-      maxVUs: Math.max(50, RATE * 4),
+      preAllocatedVUs: Math.max(100, RATE * 3),
+      maxVUs: Math.max(300, RATE * 10),
     },
   },
   thresholds: {

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
 from platformctl.catalog import SERVICES, app_factory, env_name, fault_env, settings_class
 from platformctl.local.state import ColorState, PlatformState
 from platformctl.paths import Home
@@ -88,9 +90,9 @@ def uvicorn_command(service: str, port: int, drain_timeout_seconds: float) -> li
     ]
 
 
-# Service instances start niced (see InstanceProcess) for this long.
+# Service instances start niced (see InstanceProcess) until ready, at most this long.
 STARTUP_NICENESS = 10
-STARTUP_WINDOW_SECONDS = 10.0
+STARTUP_WINDOW_SECONDS = 30.0
 
 
 @dataclass
@@ -161,8 +163,8 @@ class InstanceProcess(ManagedProcess):
 
     It starts at a lower CPU priority: importing and starting four services takes about a core
     for seconds, and on one machine that must not starve the live color's requests (on a
-    cluster the new pods mostly land on other cores). Once its startup window has passed it
-    gets normal priority back, where the OS allows it (root, or CAP_SYS_NICE).
+    cluster the new pods mostly land on other cores). Once it is ready it gets normal priority
+    back, where the OS allows it (root, or CAP_SYS_NICE).
     """
 
     port: int = 0
@@ -175,13 +177,22 @@ class InstanceProcess(ManagedProcess):
         self.reniced = False
 
     def restore_priority(self) -> None:
+        """Back to normal priority once the instance answers ``/readyz`` (or after a cap)."""
         if self.reniced or not self.alive() or self.pid is None:
             return
-        if time.monotonic() - self.started_at < STARTUP_WINDOW_SECONDS:
+        starting = time.monotonic() - self.started_at < STARTUP_WINDOW_SECONDS
+        if starting and not _ready(self.port):
             return
         self.reniced = True
         with contextlib.suppress(PermissionError, ProcessLookupError):
             os.setpriority(os.PRIO_PROCESS, self.pid, 0)
+
+
+def _ready(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=0.2).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def stop_all(processes: list[ManagedProcess], grace_seconds: float) -> None:

@@ -101,8 +101,11 @@ def wait_platform_ready(backend: LocalBackend, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     state = backend.load()
     for color in ("blue", "green"):
+        # A color whose scale-down is scheduled may stop while we wait: not worth waiting for.
         batch = {
-            name: color for name, service in state.services.items() if service.colors[color].running
+            name: color
+            for name, service in state.services.items()
+            if service.colors[color].running and service.colors[color].scale_down_at is None
         }
         if batch:
             backend.wait_ready(batch, max(1.0, deadline - time.monotonic()))
