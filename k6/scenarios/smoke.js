@@ -4,9 +4,7 @@
 // Gates: no failed request, every check passes, p99 under P99_MS.
 
 import { duration, envNumber, rate } from '../lib/config.js';
-import { shop, signIn, thinkTime } from '../lib/journeys.js';
 import { baseOptions, signInScenario } from '../lib/options.js';
-import { openSession } from '../lib/session.js';
 import { summaryWriter } from '../lib/summary.js';
 import { perRoute } from '../lib/thresholds.js';
 
@@ -25,15 +23,6 @@ export const options = baseOptions({
   },
 });
 
-export function setup() {
-  return openSession();
-}
-
-export function shopper(session) {
-  shop(session);
-  thinkTime();
-}
-
-export { signIn };
+export { setup, shopper, signIn } from '../lib/entrypoints.js';
 
 export const handleSummary = summaryWriter('smoke');

