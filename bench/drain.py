@@ -63,17 +63,10 @@ def run(plan: Plan, stack: Stack, workdir: Path) -> dict[str, Any]:
             proxy.stop()
         for replica in replicas:
             stop(replica.process)
-    failed = result.summary["metrics"]["http_req_failed"]["values"]
     return {
         "rate": plan.drain_rate,
         "seconds": plan.drain_seconds,
-        "requests": result.metric("http_reqs", "count"),
-        "failed_requests": failed["passes"],
-        "dropped_iterations": result.metric("dropped_iterations", "count"),
-        "checks_rate": result.metric("checks", "rate"),
-        "p99_ms": result.metric("http_req_duration", "p(99)"),
-        "k6_exit_code": result.exit_code,
-        "crossed_thresholds": result.summary["platform"]["failedThresholds"],
+        **result.zero_downtime_figures(),
         "time_to_exit_s": time_to_exit,
         "replica_exit_code": exit_code,
         "shutdown_delay_s": SHUTDOWN_DELAY_SECONDS,

@@ -25,6 +25,19 @@ class K6Result:
     summary: dict[str, Any]
     output: str
 
+    def zero_downtime_figures(self) -> dict[str, object]:
+        """What a drain or switch run reports: requests, failures, drops, p99, the k6 verdict."""
+        failed = self.summary["metrics"]["http_req_failed"]["values"]
+        return {
+            "requests": self.metric("http_reqs", "count"),
+            "failed_requests": failed["passes"],
+            "dropped_iterations": self.metric("dropped_iterations", "count"),
+            "checks_rate": self.metric("checks", "rate"),
+            "p99_ms": self.metric("http_req_duration", "p(99)"),
+            "k6_exit_code": self.exit_code,
+            "crossed_thresholds": self.summary["platform"]["failedThresholds"],
+        }
+
     def metric(self, name: str, stat: str, default: float = 0.0) -> float:
         metric = self.summary["metrics"].get(name)
         return float(metric["values"].get(stat, default)) if metric else default

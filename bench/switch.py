@@ -77,17 +77,10 @@ def run(plan: Plan, stack: Stack, workdir: Path) -> dict[str, Any]:
         result = load.wait()
     finally:
         platformctl("down", timeout=120)
-    failed = result.summary["metrics"]["http_req_failed"]["values"]
     return {
         "rate": plan.switch_rate,
         "seconds": plan.switch_seconds,
-        "requests": result.metric("http_reqs", "count"),
-        "failed_requests": failed["passes"],
-        "dropped_iterations": result.metric("dropped_iterations", "count"),
-        "checks_rate": result.metric("checks", "rate"),
-        "p99_ms": result.metric("http_req_duration", "p(99)"),
-        "k6_exit_code": result.exit_code,
-        "crossed_thresholds": result.summary["platform"]["failedThresholds"],
+        **result.zero_downtime_figures(),
         "promote_s": promote_s,
         "rollback_s": rollback_s,
         "live_colors": colors,

@@ -11,7 +11,6 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,11 +18,11 @@ from pathlib import Path
 
 import httpx
 from auth_service.devsecrets import DevCredentials, ensure_dev_secrets
+from platformctl.local.processes import uvicorn_command
 
 from tests.support.ports import free_port
 
 SERVICES = ("auth", "payments", "notifications", "orders")
-UVICORN = str(Path(sys.executable).with_name("uvicorn"))
 
 
 @dataclass
@@ -74,18 +73,7 @@ def start_service(
 ) -> ServiceProcess:
     port = port or free_port()
     log_path = log_dir / f"{name}-{port}.log"
-    command = [
-        UVICORN,
-        f"{name}_service.main:create_app",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--no-access-log",
-        "--timeout-graceful-shutdown",
-        str(int(drain_timeout)),
-    ]
+    command = uvicorn_command(name, port, drain_timeout)
     full_env = {**os.environ, "SERVICE_ENVIRONMENT": "test", **(env or {})}
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, env=full_env, stdout=log, stderr=subprocess.STDOUT)
