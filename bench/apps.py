@@ -56,7 +56,7 @@ def request_log() -> FastAPI:
 
 
 def metrics() -> FastAPI:
-    """prometheus-fastapi-instrumentator with servicekit's buckets and labels."""
+    """servicekit's request metrics and the instrumentator's /metrics exposition."""
     app = bare()
     instrument(app, _settings("info"))
     return app

@@ -26,9 +26,9 @@ class Plan:
 
 FULL = Plan(
     overhead_vus=16,
-    overhead_seconds=6,
+    overhead_seconds=5,
     overhead_warmup_seconds=2,
-    overhead_repeats=3,
+    overhead_repeats=5,
     order_rates=(10, 20, 30, 40, 60, 80, 100, 130, 160, 200, 250),
     order_step_seconds=10,
     startup_runs=5,

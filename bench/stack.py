@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,17 +19,12 @@ from pathlib import Path
 
 import httpx
 from auth_service.devsecrets import ensure_dev_secrets
+from platformctl.ports import free_port
 
 SERVICES = ("auth", "payments", "notifications", "orders")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 UVICORN = Path(sys.executable).parent / "uvicorn"
 GRACEFUL_SHUTDOWN_SECONDS = 10
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def uvicorn_command(app: str, port: int, *, app_dir: Path | None = None) -> list[str]:

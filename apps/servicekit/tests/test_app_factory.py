@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from datetime import UTC, datetime
 
 from auth_service.core.keys import Keyring
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -18,6 +20,11 @@ router = APIRouter()
 @router.get("/v1/boom")
 async def boom() -> dict[str, str]:
     raise RuntimeError("secret internals: password=hunter2")
+
+
+@router.post("/v1/echo")
+async def echo(body: dict[str, str]) -> dict[str, str]:
+    return body
 
 
 def client() -> TestClient:
@@ -63,3 +70,41 @@ def test_settings_name_their_variables_and_dependencies():
         "notifications": "ORDERS_NOTIFICATIONS_URL",
     }
     assert PaymentsSettings.dependencies() == {"auth": "SERVICE_AUTH_URL"}
+
+
+def test_request_metrics_count_errors_and_bound_the_method_label():
+    with client() as http:
+        http.get("/v1/boom")
+        http.request("BREW", "/v1/boom")
+        text = http.get("/metrics").text
+    assert 'http_requests_total{handler="/v1/boom",method="GET",status="5xx"} 1.0' in text
+    # A method a client invents is one label value, so it cannot grow the series.
+    assert 'method="other"' in text and "BREW" not in text
+    assert re.search(
+        r'http_request_duration_seconds_count\{handler="/v1/boom",method="GET"\} 1', text
+    )
+    assert "http_requests_inprogress 0.0" in text
+
+
+def test_a_chunked_body_over_the_limit_is_413_before_the_app_reads_it():
+    def chunks():
+        for _ in range(80):
+            yield b" " * 1024
+
+    with client() as http:
+        response = http.post(
+            "/v1/echo", content=chunks(), headers={"Content-Type": "application/json"}
+        )
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_log_timestamps_are_iso_8601_utc_with_microseconds(capsys):
+    with client() as http:
+        http.get("/healthz")
+        http.get("/v1/nothing")
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
+    [access] = [line for line in lines if line.get("event") == "request"]
+    stamp = datetime.fromisoformat(access["timestamp"].replace("Z", "+00:00"))
+    assert access["timestamp"].endswith("Z") and len(access["timestamp"]) == 27
+    assert abs((datetime.now(UTC) - stamp).total_seconds()) < 60

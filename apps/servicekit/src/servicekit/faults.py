@@ -12,10 +12,9 @@ import time
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from servicekit.health import OPERATIONAL_PATHS
 from servicekit.problems import PROBLEM_BASE, send_problem
 from servicekit.settings import ServiceSettings
-
-OPERATIONAL_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 class FaultInjectionMiddleware:

@@ -11,6 +11,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+# What probes and scrapers call: never counted, logged or faulted.
+OPERATIONAL_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
 
 class Readiness:
     def __init__(self) -> None:

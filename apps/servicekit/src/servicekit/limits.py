@@ -1,5 +1,5 @@
-"""Reject request bodies over the configured size with 413, before the app reads them, and
-header floods with 431 (uvicorn's httptools parser sets no bound of its own)."""
+"""Bound what a request may carry: header floods get 431 (uvicorn's httptools parser sets no
+bound of its own), and bodies over the configured size 413, before the app reads them."""
 
 from __future__ import annotations
 
@@ -7,22 +7,48 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from servicekit.problems import send_problem
 
+# What nginx and h11 allow by default; far above any request the platform's clients send.
+MAX_HEADER_COUNT = 100
+MAX_HEADER_BYTES = 16 * 1024
 
-class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+
+class RequestLimitsMiddleware:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.max_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        for name, value in scope["headers"]:
+        headers = scope["headers"]
+        if len(headers) > MAX_HEADER_COUNT or (
+            sum(len(name) + len(value) for name, value in headers) > MAX_HEADER_BYTES
+        ):
+            await self._reject(
+                scope,
+                send,
+                431,
+                f"At most {MAX_HEADER_COUNT} headers, {MAX_HEADER_BYTES} bytes in all.",
+            )
+            return
+        may_have_body = False
+        for name, value in headers:
             if name == b"content-length":
                 if not value.isdigit() or int(value) > self.max_bytes:
-                    await self._reject(scope, send)
+                    await self._reject_body(scope, send)
                     return
-                break
+                may_have_body = value != b"0"
+            elif name == b"transfer-encoding":
+                may_have_body = True
+        if not may_have_body:
+            # HTTP/1.1 frames a body only by Content-Length or Transfer-Encoding (RFC 9112
+            # section 6.3): with neither, there is nothing to count.
+            await self.app(scope, receive, send)
+            return
+        await self._counting_body(scope, receive, send)
+
+    async def _counting_body(self, scope: Scope, receive: Receive, send: Send) -> None:
         received = 0
         over_limit = rejected = response_started = False
 
@@ -39,7 +65,7 @@ class BodyLimitMiddleware:
                     over_limit = True
                     if not response_started:
                         rejected = True
-                        await self._reject(scope, send)
+                        await self._reject_body(scope, send)
                     return {"type": "http.disconnect"}
             return message
 
@@ -52,36 +78,11 @@ class BodyLimitMiddleware:
 
         await self.app(scope, counting_receive, guarded_send)
 
-    async def _reject(self, scope: Scope, send: Send) -> None:
+    async def _reject_body(self, scope: Scope, send: Send) -> None:
+        await self._reject(scope, send, 413, f"The request body exceeds {self.max_bytes} bytes.")
+
+    @staticmethod
+    async def _reject(scope: Scope, send: Send, status: int, detail: str) -> None:
         await send_problem(
-            send,
-            413,
-            f"The request body exceeds {self.max_bytes} bytes.",
-            instance=scope["path"],
-            headers=[(b"connection", b"close")],
+            send, status, detail, instance=scope["path"], headers=[(b"connection", b"close")]
         )
-
-
-# What nginx and h11 allow by default; far above any request the platform's clients send.
-MAX_HEADER_COUNT = 100
-MAX_HEADER_BYTES = 16 * 1024
-
-
-class HeaderLimitMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            headers = scope["headers"]
-            size = sum(len(name) + len(value) for name, value in headers)
-            if len(headers) > MAX_HEADER_COUNT or size > MAX_HEADER_BYTES:
-                await send_problem(
-                    send,
-                    431,
-                    f"At most {MAX_HEADER_COUNT} headers, {MAX_HEADER_BYTES} bytes in all.",
-                    instance=scope["path"],
-                    headers=[(b"connection", b"close")],
-                )
-                return
-        await self.app(scope, receive, send)

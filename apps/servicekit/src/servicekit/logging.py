@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from typing import Any
 
 import orjson
@@ -22,6 +23,25 @@ def _add_request_id(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
     if request_id is not None:
         event.setdefault("request_id", request_id)
     return event
+
+
+class UtcTimestamp:
+    """``timestamp``: ISO 8601 in UTC with microseconds, as structlog's
+    ``TimeStamper(fmt="iso", utc=True)`` writes it, but formatting the date and time once a
+    second rather than once a line (a quarter of an access line's cost)."""
+
+    def __init__(self) -> None:
+        self._second: tuple[int, str] = (-1, "")
+
+    def __call__(self, _: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+        now = time.time()
+        second, prefix = self._second
+        if int(now) != second:
+            second = int(now)
+            prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = (second, prefix)
+        event["timestamp"] = f"{prefix}.{int((now - second) * 1_000_000):06d}Z"
+        return event
 
 
 def configure_logging(settings: ServiceSettings) -> None:
@@ -39,7 +59,7 @@ def configure_logging(settings: ServiceSettings) -> None:
 
     shared: list[Any] = [
         structlog.processors.add_log_level,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        UtcTimestamp(),
         add_identity,
         _add_request_id,
     ]
@@ -76,3 +96,9 @@ def configure_logging(settings: ServiceSettings) -> None:
 
 def get_logger(name: str | None = None) -> Any:
     return structlog.get_logger(name)
+
+
+def resolved_logger(name: str) -> Any:
+    """A logger bound now, for hot paths: the lazy proxy ``get_logger`` returns resolves the
+    configuration on every call. Call it after ``configure_logging``."""
+    return structlog.get_logger(name).bind()

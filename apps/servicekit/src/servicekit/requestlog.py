@@ -13,20 +13,20 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from servicekit.context import REQUEST_ID_HEADER, request_id_var
-from servicekit.logging import get_logger
+from servicekit.health import OPERATIONAL_PATHS
+from servicekit.logging import resolved_logger
 from servicekit.problems import send_problem
 
 _HEADER = REQUEST_ID_HEADER.lower().encode()
 # Accept a caller's id only if it is short and plain, so it is safe to log and echo.
 _VALID_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
-_QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 class RequestLogMiddleware:
     def __init__(self, app: ASGIApp, *, log_requests: bool = True) -> None:
         self.app = app
         self.log_requests = log_requests
-        self.log = get_logger("servicekit.access")
+        self.log = resolved_logger("servicekit.access")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -61,7 +61,7 @@ class RequestLogMiddleware:
             )
         finally:
             path = scope["path"]
-            if self.log_requests and path not in _QUIET_PATHS:
+            if self.log_requests and path not in OPERATIONAL_PATHS:
                 route = scope.get("route")
                 self.log.info(
                     "request",

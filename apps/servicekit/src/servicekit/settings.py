@@ -100,8 +100,12 @@ class ServiceSettings(BaseSettings):
     fault_after_seconds: float = platform_field(0.0, "SERVICE_FAULT_AFTER_SECONDS", ge=0)
 
     @property
+    def request_faults_enabled(self) -> bool:
+        return bool(self.fault_error_rate or self.fault_latency_ms)
+
+    @property
     def faults_enabled(self) -> bool:
-        return bool(self.fault_error_rate or self.fault_latency_ms or self.fault_startup_fail)
+        return self.request_faults_enabled or self.fault_startup_fail
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Self:

@@ -9,19 +9,13 @@ runbook already holds now reach the new color.
 from __future__ import annotations
 
 import contextlib
-import socket
 import time
 
 from platformctl.backend import BackendError
 from platformctl.kubernetes.commands import CommandError, Commands, Running
+from platformctl.ports import free_port
 
 READY_TIMEOUT = 20.0
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class PortForwards:

@@ -6,7 +6,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,13 +18,6 @@ import httpx
 from platformctl.catalog import SERVICES, app_factory, env_name, fault_env, settings_class
 from platformctl.local.state import ColorState, PlatformState
 from platformctl.paths import Home
-
-
-def free_port() -> int:
-    """An ephemeral loopback port that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def binary(name: str) -> str:

@@ -16,10 +16,11 @@ import httpx
 from platformctl.backend import BackendError
 from platformctl.catalog import SERVICES
 from platformctl.local.backend import LocalBackend
-from platformctl.local.processes import free_port, kill_stale, pid_alive
+from platformctl.local.processes import kill_stale, pid_alive
 from platformctl.local.state import PlatformState, Ports, RuntimeSettings, StateStore
 from platformctl.local.supervisor import Supervisor
 from platformctl.paths import HOME_ENV, Home
+from platformctl.ports import free_port
 from platformctl.traffic import Credentials
 
 

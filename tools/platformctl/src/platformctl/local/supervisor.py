@@ -25,7 +25,6 @@ from platformctl.local.processes import (
     InstanceProcess,
     ManagedProcess,
     binary,
-    free_port,
     instance_env,
     kill_stale,
     stop_all,
@@ -33,6 +32,7 @@ from platformctl.local.processes import (
 )
 from platformctl.local.state import Instance, PlatformState, StateStore
 from platformctl.paths import Home
+from platformctl.ports import free_port
 
 TICK_SECONDS = 0.25
 MAX_RESTART_DELAY = 10.0
