@@ -18,15 +18,42 @@ from orders_service.core.config import OrdersSettings
 from servicekit.logging import configure_logging
 from servicekit.metrics import instrument
 from servicekit.requestlog import RequestLogMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 
 def _settings(log_level: str) -> OrdersSettings:
     return OrdersSettings(SERVICE_VERSION="bench", SERVICE_LOG_LEVEL=log_level)
 
 
+def _catalog_bytes() -> bytes:
+    return Catalog(items=list(load_catalog("EUR").values())).model_dump_json().encode()
+
+
+def raw_asgi() -> ASGIApp:
+    """No framework at all: the floor uvicorn itself sets, to split a request's cost into
+    uvicorn's, FastAPI's and servicekit's."""
+    body = _catalog_bytes()
+    start = {
+        "type": "http.response.start",
+        "status": 200,
+        "headers": [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))],
+    }
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        await send(start)
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
 def bare() -> FastAPI:
     app = FastAPI()
-    body = Catalog(items=list(load_catalog("EUR").values())).model_dump_json().encode()
+    body = _catalog_bytes()
 
     @app.get("/v1/catalog")
     async def catalog() -> Response:
@@ -71,7 +98,8 @@ def all_three() -> FastAPI:
     return app
 
 
-VARIANTS: dict[str, Callable[[], FastAPI]] = {
+VARIANTS: dict[str, Callable[[], ASGIApp]] = {
+    "raw-asgi": raw_asgi,
     "bare": bare,
     "request-id": request_id,
     "request-log": request_log,
@@ -80,5 +108,5 @@ VARIANTS: dict[str, Callable[[], FastAPI]] = {
 }
 
 
-def create_app() -> FastAPI:
+def create_app() -> ASGIApp:
     return VARIANTS[os.environ["BENCH_VARIANT"]]()

@@ -27,8 +27,10 @@ UVICORN = Path(sys.executable).parent / "uvicorn"
 GRACEFUL_SHUTDOWN_SECONDS = 10
 
 
-def uvicorn_command(app: str, port: int, *, app_dir: Path | None = None) -> list[str]:
-    command = [str(UVICORN), app, "--factory", "--host", "127.0.0.1", "--port", str(port)]
+def uvicorn_command(
+    app: str, port: int, *, app_dir: Path | None = None, uvicorn: Path = UVICORN
+) -> list[str]:
+    command = [str(uvicorn), app, "--factory", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--no-access-log", "--timeout-graceful-shutdown", str(GRACEFUL_SHUTDOWN_SECONDS)]
     if app_dir is not None:
         command += ["--app-dir", str(app_dir)]
@@ -114,12 +116,17 @@ class Stack:
         env.update(extra)
         return env
 
-    def spawn(self, name: str, port: int | None = None, **extra_env: str) -> RunningService:
-        """Start one process of ``name`` (another replica if ``port`` is given)."""
+    def spawn(
+        self, name: str, port: int | None = None, *, venv: Path | None = None, **extra_env: str
+    ) -> RunningService:
+        """Start one process of ``name`` (another replica if ``port`` is given), from the
+        workspace's virtualenv or from ``venv``."""
         port = port or self.ports[name]
         log = (self.workdir / f"{name}-{port}.log").open("ab")
+        uvicorn = venv / "bin" / "uvicorn" if venv else UVICORN
+        command = uvicorn_command(f"{name}_service.main:create_app", port, uvicorn=uvicorn)
         process = subprocess.Popen(
-            pinned(uvicorn_command(f"{name}_service.main:create_app", port), self.cpus),
+            pinned(command, self.cpus),
             env=self.service_env(name, **extra_env),
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -156,6 +163,23 @@ class Stack:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def image_venv(service: str, folder: Path) -> Path:
+    """A virtualenv holding what ``service``'s image holds, built as apps/Dockerfile builds it:
+    that service, servicekit and their locked runtime dependencies, no dev tools, bytecode
+    compiled. (The workspace's own virtualenv has every dev tool too, and some of them change
+    what a service imports: httpx loads its command line, with click and rich, when they are
+    installed.)"""
+    venv = folder / service
+    subprocess.run(
+        [str(Path(sys.executable).parent / "uv"), "sync", "--frozen", "--no-dev", "--no-editable",
+         "--package", f"{service}-service", "--compile-bytecode", "--quiet"],
+        env={**os.environ, "UV_PROJECT_ENVIRONMENT": str(venv)},
+        cwd=REPO_ROOT,
+        check=True,
+    )  # fmt: skip
+    return venv
 
 
 @contextlib.contextmanager

@@ -20,9 +20,10 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.support.shopper_load import shopper_load_command
+
 BIN = Path(sys.executable).parent
 PLATFORMCTL = str(BIN / "platformctl")
-K6 = str(BIN / "k6")
 HERE = Path(__file__).parent
 
 # Short windows so an analysis takes seconds: 1 s scrapes, a 4 s rate window. One
@@ -173,25 +174,17 @@ class K6Run:
     """k6 running the zero-downtime script in the background."""
 
     def __init__(self, platform: Platform, name: str, rate: int, duration: str, reuse: bool):
-        creds = platform.credentials()
         self.summary_path = platform.home / f"k6-{name}.json"
         self.log_path = platform.home / f"k6-{name}.log"
-        variables = {
-            "ORDERS_URL": platform.url("orders"),
-            "AUTH_URL": platform.url("auth"),
-            "USERNAME": creds["username"],
-            "PASSWORD": creds["password"],
-            "RATE": str(rate),
-            "DURATION": duration,
-            "NO_CONNECTION_REUSE": "false" if reuse else "true",
-            "SUMMARY": str(self.summary_path),
-            "RUN_ID": f"{name}-{time.time_ns()}",
-        }
-        # --address 127.0.0.1:0: k6's REST API on a free port, so runs can overlap.
-        command = [K6, "run", "--quiet", "--no-usage-report", "--address=127.0.0.1:0"]
-        for key, value in variables.items():
-            command += ["-e", f"{key}={value}"]
-        command.append(str(HERE / "zero_downtime.js"))
+        command = shopper_load_command(
+            HERE / "zero_downtime.js",
+            platform,
+            RATE=str(rate),
+            DURATION=duration,
+            NO_CONNECTION_REUSE="false" if reuse else "true",
+            SUMMARY=str(self.summary_path),
+            RUN_ID=f"{name}-{time.time_ns()}",
+        )
         self.log = self.log_path.open("w")
         self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT)
 

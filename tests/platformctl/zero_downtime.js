@@ -4,12 +4,10 @@
 // -e RATE (iterations/s) -e DURATION -e NO_CONNECTION_REUSE=true|false -e SUMMARY=<file.json>
 // -e ORDER_EVERY=4: one iteration in 4 places an order, the others read the catalog (shoppers
 // browse more than they buy; an order costs a payment and a notification behind it).
-import http from 'k6/http';
-import { check, fail } from 'k6';
+import { check } from 'k6';
 import exec from 'k6/execution';
+import { browse, order, signIn } from '../support/k6/shopper.js';
 
-const ORDERS = __ENV.ORDERS_URL;
-const AUTH = __ENV.AUTH_URL;
 const RATE = Number(__ENV.RATE || 100);
 const ORDER_EVERY = Number(__ENV.ORDER_EVERY || 4);
 
@@ -35,38 +33,15 @@ export const options = {
   summaryTrendStats: ['avg', 'med', 'p(95)', 'p(99)', 'max'],
 };
 
-export function setup() {
-  const login = http.post(`${AUTH}/v1/token`, {
-    grant_type: 'password',
-    username: __ENV.USERNAME,
-    password: __ENV.PASSWORD,
-  });
-  if (login.status !== 200) fail(`login failed: ${login.status} ${login.body}`);
-  const catalog = http.get(`${ORDERS}/v1/catalog`);
-  if (catalog.status !== 200) fail(`catalog failed: ${catalog.status}`);
-  return { token: login.json('access_token'), sku: catalog.json('items')[0].sku };
-}
+export const setup = signIn;
 
-export default function (data) {
+export default function (shopper) {
   const n = exec.scenario.iterationInTest;
   if (n % ORDER_EVERY !== ORDER_EVERY - 1) {
-    const res = http.get(`${ORDERS}/v1/catalog`, { tags: { name: 'catalog' } });
-    check(res, { 'catalog 200': (r) => r.status === 200 });
+    check(browse(), { 'catalog 200': (r) => r.status === 200 });
     return;
   }
-  const res = http.post(
-    `${ORDERS}/v1/orders`,
-    JSON.stringify({ items: [{ sku: data.sku, quantity: 1 }], card_token: 'tok_visa' }),
-    {
-      headers: {
-        'Content-Type': 'application/json',
-        Authorization: `Bearer ${data.token}`,
-        'Idempotency-Key': `zd-${__ENV.RUN_ID}-${n}`,
-      },
-      tags: { name: 'order' },
-    },
-  );
-  check(res, { 'order 201': (r) => r.status === 201 });
+  check(order(shopper, `zd-${__ENV.RUN_ID}-${n}`), { 'order 201': (r) => r.status === 201 });
 }
 
 export function handleSummary(data) {

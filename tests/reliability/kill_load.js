@@ -2,11 +2,9 @@
 // placements through the proxy's stable orders port. Self-contained (no remote imports).
 // -e ORDERS_URL -e AUTH_URL -e USERNAME -e PASSWORD -e RATE -e DURATION -e RUN_ID -e SUMMARY
 // Every failed request is logged with its time, so the test can place failures around a kill.
-import http from 'k6/http';
-import { fail } from 'k6';
 import exec from 'k6/execution';
+import { browse, order, signIn } from '../support/k6/shopper.js';
 
-const ORDERS = __ENV.ORDERS_URL;
 const RATE = Number(__ENV.RATE || 40);
 
 export const options = {
@@ -24,17 +22,7 @@ export const options = {
   summaryTrendStats: ['avg', 'med', 'p(95)', 'p(99)', 'max'],
 };
 
-export function setup() {
-  const login = http.post(`${__ENV.AUTH_URL}/v1/token`, {
-    grant_type: 'password',
-    username: __ENV.USERNAME,
-    password: __ENV.PASSWORD,
-  });
-  if (login.status !== 200) fail(`login failed: ${login.status}`);
-  const catalog = http.get(`${ORDERS}/v1/catalog`);
-  if (catalog.status !== 200) fail(`catalog failed: ${catalog.status}`);
-  return { token: login.json('access_token'), sku: catalog.json('items')[0].sku };
-}
+export const setup = signIn;
 
 function report(res, name) {
   if (res.status < 200 || res.status >= 300) {
@@ -42,25 +30,13 @@ function report(res, name) {
   }
 }
 
-export default function (data) {
+export default function (shopper) {
   const n = exec.scenario.iterationInTest;
   if (n % 2 === 0) {
-    report(http.get(`${ORDERS}/v1/catalog`, { tags: { name: 'catalog' } }), 'catalog');
+    report(browse(), 'catalog');
     return;
   }
-  const res = http.post(
-    `${ORDERS}/v1/orders`,
-    JSON.stringify({ items: [{ sku: data.sku, quantity: 1 }], card_token: 'tok_visa' }),
-    {
-      headers: {
-        'Content-Type': 'application/json',
-        Authorization: `Bearer ${data.token}`,
-        'Idempotency-Key': `kill-${__ENV.RUN_ID}-${n}`,
-      },
-      tags: { name: 'order' },
-    },
-  );
-  report(res, 'order');
+  report(order(shopper, `kill-${__ENV.RUN_ID}-${n}`), 'order');
 }
 
 export function handleSummary(data) {

