@@ -87,6 +87,21 @@ STARTUP_NICENESS = 10
 STARTUP_WINDOW_SECONDS = 30.0
 
 
+def set_niceness(pid: int | str, niceness: int) -> None:
+    """Give a process, and its session's autogroup, this nice value (best effort).
+
+    With autogroup scheduling (sched(7), on by default in most distribution kernels) every
+    session is one scheduling group and the CPU is shared between groups first: a process's
+    own nice value ranks it only within its session. Each instance has a session of its own,
+    so its nice value alone changes nothing against the live color; the group's does.
+    Raising either is always allowed; lowering takes root or CAP_SYS_NICE.
+    """
+    with contextlib.suppress(PermissionError, ProcessLookupError):
+        os.setpriority(os.PRIO_PROCESS, 0 if pid == "self" else int(pid), niceness)
+    with contextlib.suppress(OSError):  # no autogroup support, or not allowed
+        Path(f"/proc/{pid}/autogroup").write_text(str(niceness))
+
+
 @dataclass
 class ManagedProcess:
     """A child process the supervisor owns, with its restart bookkeeping."""
@@ -117,7 +132,8 @@ class ManagedProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=(lambda: os.nice(niceness)) if niceness else None,
+                # After setsid(), so "self" names the new session's autogroup.
+                preexec_fn=(lambda: set_niceness("self", niceness)) if niceness else None,
             )
         self.started_at = time.monotonic()
         self.stop_deadline = None
@@ -176,8 +192,7 @@ class InstanceProcess(ManagedProcess):
         if starting and not _ready(self.port):
             return
         self.reniced = True
-        with contextlib.suppress(PermissionError, ProcessLookupError):
-            os.setpriority(os.PRIO_PROCESS, self.pid, 0)
+        set_niceness(self.pid, 0)
 
 
 def _ready(port: int) -> bool:
