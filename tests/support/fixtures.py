@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import base64
+import json
+import time
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
 
 from tests.support.services import ServiceStack
+
+
+class FreshToken:
+    """A token that stays valid however long the session runs: the cached one until a minute
+    before it expires (auth's tokens live five minutes; the suite runs longer), then a new one."""
+
+    MARGIN_SECONDS = 60
+
+    def __init__(self, mint: Callable[[], str]) -> None:
+        self.mint = mint
+        self.token = ""
+        self.expires_at = 0.0
+
+    def __call__(self) -> str:
+        if time.time() > self.expires_at - self.MARGIN_SECONDS:
+            self.token = self.mint()
+            payload = self.token.split(".")[1]
+            claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+            self.expires_at = float(claims["exp"])
+        return self.token
 
 
 @pytest.fixture(scope="session")
@@ -18,13 +41,23 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceStack]:
 
 
 @pytest.fixture(scope="session")
-def user_token(stack: ServiceStack) -> str:
-    return stack.user_token()
+def _user_tokens(stack: ServiceStack) -> FreshToken:
+    return FreshToken(stack.user_token)
 
 
 @pytest.fixture(scope="session")
-def service_token(stack: ServiceStack) -> str:
-    return stack.service_token()
+def _service_tokens(stack: ServiceStack) -> FreshToken:
+    return FreshToken(stack.service_token)
+
+
+@pytest.fixture
+def user_token(_user_tokens: FreshToken) -> str:
+    return _user_tokens()
+
+
+@pytest.fixture
+def service_token(_service_tokens: FreshToken) -> str:
+    return _service_tokens()
 
 
 @pytest.fixture
