@@ -22,6 +22,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_fastapi_instrumentator import Instrumentator
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from servicekit.context import route_template
 from servicekit.health import OPERATIONAL_PATHS
 from servicekit.settings import ServiceSettings
 
@@ -132,12 +133,11 @@ class RequestMetricsMiddleware:
         finally:
             duration = time.perf_counter() - started
             in_progress.dec()
-            route = scope.get("route")
             method = scope["method"]
             self.metrics.observe(
                 method if method in KNOWN_METHODS else "other",
                 status,
-                getattr(route, "path", None) or UNTEMPLATED,
+                route_template(scope) or UNTEMPLATED,
                 duration,
             )
 

@@ -12,7 +12,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from servicekit.context import REQUEST_ID_HEADER, request_id_var
+from servicekit.context import REQUEST_ID_HEADER, request_id_var, route_template
 from servicekit.health import OPERATIONAL_PATHS
 from servicekit.logging import resolved_logger
 from servicekit.problems import send_problem
@@ -62,11 +62,10 @@ class RequestLogMiddleware:
         finally:
             path = scope["path"]
             if self.log_requests and path not in OPERATIONAL_PATHS:
-                route = scope.get("route")
                 self.log.info(
                     "request",
                     method=scope["method"],
-                    route=getattr(route, "path", None) or "unmatched",
+                    route=route_template(scope) or "unmatched",
                     status=status,
                     duration_ms=round((time.perf_counter() - started) * 1000, 3),
                 )
