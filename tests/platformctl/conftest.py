@@ -26,9 +26,7 @@ BIN = Path(sys.executable).parent
 PLATFORMCTL = str(BIN / "platformctl")
 HERE = Path(__file__).parent
 
-# Short windows so an analysis takes seconds: 1 s scrapes, a 4 s rate window. One
-# inconclusive measurement is tolerated before promotion: on a loaded machine the first one,
-# 3 s in, can come before Prometheus has two scrapes of the new color (seen once in CI).
+# Short windows so an analysis takes seconds: 1 s scrapes, a 4 s rate window.
 FAST_ANALYSIS: dict[str, Any] = {
     "window": "4s",
     "prePromotion": {
@@ -36,7 +34,7 @@ FAST_ANALYSIS: dict[str, Any] = {
         "interval": "1s",
         "count": 3,
         "failureLimit": 0,
-        "inconclusiveLimit": 1,
+        "inconclusiveLimit": 0,
         "load": {"rate": 10},
     },
     "postPromotion": {

@@ -18,6 +18,9 @@ import httpx
 from platformctl.analysis.config import AnalysisConfig, Metric, Phase
 from platformctl.analysis.prometheus import PrometheusClient
 
+# How long the measurements wait for Prometheus's first scrape of every target (see below).
+FIRST_SCRAPE_TIMEOUT_SECONDS = 20.0
+
 
 class Verdict(StrEnum):
     successful = "Successful"
@@ -112,6 +115,7 @@ async def run_analysis(
     load_task = asyncio.create_task(load(stop_load)) if load else None
     try:
         async with httpx.AsyncClient() as client:
+            await _first_scrapes(client, prometheus, targets)
             await asyncio.sleep(phase.initial_delay)
             for index in range(phase.count):
                 started = time.monotonic()
@@ -132,6 +136,29 @@ async def run_analysis(
             with contextlib.suppress(asyncio.CancelledError):
                 summary = await asyncio.wait_for(load_task, timeout=15)
     return AnalysisResult(phase_name, runs, summary)
+
+
+async def _first_scrapes(
+    client: httpx.AsyncClient,
+    prometheus: PrometheusClient,
+    targets: Sequence[Target],
+) -> None:
+    """Return once Prometheus has scraped every target, or after FIRST_SCRAPE_TIMEOUT_SECONDS.
+
+    A color deployed seconds ago may not be discovered yet (file or pod discovery, then a
+    scrape interval), and a rate over it is empty however healthy it is: the initial delay
+    counts from its first scrape, not from the promote. A color never scraped is measured
+    anyway, and found to have no data.
+    """
+    deadline = time.monotonic() + FIRST_SCRAPE_TIMEOUT_SECONDS
+    pending = list(targets)
+    while pending and time.monotonic() < deadline:
+        up = await asyncio.gather(
+            *(prometheus.scalar(client, f"min(up{{{t.selector}}})") for t in pending)
+        )
+        pending = [target for target, value in zip(pending, up, strict=True) if value != 1]
+        if pending:
+            await asyncio.sleep(0.5)
 
 
 async def _measure(
