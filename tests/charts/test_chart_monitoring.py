@@ -12,6 +12,7 @@ import yaml
 from platformctl.dashboards.live_color import live_color_rule_group
 
 from tests.support.helm_render import PLATFORM_CHART, REPO_ROOT, SERVICES, load_chart, of_kind
+from tests.support.upstream_reference import PROMETHEUS_CHART, reference_path
 
 DASHBOARDS_DIR = REPO_ROOT / "grafana-dashboards"
 RULES_DIR = REPO_ROOT / "prometheus" / "rules"
@@ -111,9 +112,7 @@ def test_scrape_job_keeps_the_upstream_pod_rules_and_adds_service() -> None:
     ours = load_chart(PLATFORM_CHART).values["prometheus"]["scrapeConfigs"]["kubernetes-pods"][
         "relabel_configs"
     ]
-    upstream_values = (
-        REPO_ROOT / "tests" / "charts" / "reference" / "prometheus-29.27.0" / "values.yaml"
-    )
+    upstream_values = reference_path(PROMETHEUS_CHART) / "values.yaml"
     upstream = yaml.safe_load(upstream_values.read_text())["scrapeConfigs"]["kubernetes-pods"][
         "relabel_configs"
     ]

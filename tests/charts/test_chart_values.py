@@ -12,10 +12,7 @@ import pytest
 import yaml
 
 from tests.support.helm_render import PLATFORM_CHART, SERVICES, load_chart, render
-from tests.support.kube_schemas import REFERENCE_DIR
-
-PROMETHEUS_REFERENCE = REFERENCE_DIR / "prometheus-29.27.0"
-GRAFANA_REFERENCE = REFERENCE_DIR / "grafana-12.11.1"
+from tests.support.upstream_reference import GRAFANA_CHART, PROMETHEUS_CHART, reference_path
 
 
 def _rejection(values: dict[str, Any]) -> str:
@@ -124,16 +121,16 @@ def test_service_defaults_satisfy_the_service_schema(service: str) -> None:
 
 def test_prometheus_values_validate_against_the_upstream_schema() -> None:
     values = load_chart(PLATFORM_CHART).values["prometheus"]
-    schema = json.loads((PROMETHEUS_REFERENCE / "values.schema.json").read_text())
+    schema = json.loads((reference_path(PROMETHEUS_CHART) / "values.schema.json").read_text())
     # "$schema": "http://json-schema.org/schema#" means the latest draft, as Helm reads it.
     jsonschema.Draft202012Validator(schema).validate(values)
     # The upstream schema leaves most of server open; the keys must still exist upstream.
-    assert _unknown_keys(values, _reference_values(PROMETHEUS_REFERENCE)) == ["enabled"]
+    assert _unknown_keys(values, _reference_values(reference_path(PROMETHEUS_CHART))) == ["enabled"]
 
 
 def test_grafana_values_use_only_keys_of_the_upstream_chart() -> None:
     values = load_chart(PLATFORM_CHART).values["grafana"]
-    assert _unknown_keys(values, _reference_values(GRAFANA_REFERENCE)) == ["enabled"]
+    assert _unknown_keys(values, _reference_values(reference_path(GRAFANA_CHART))) == ["enabled"]
 
 
 def _reference_values(reference_dir) -> dict[str, Any]:

@@ -13,15 +13,15 @@ import pytest
 import yaml
 
 from tests.support.kube_schemas import _strict  # the charts suite's strict-CRD rule
+from tests.support.upstream_reference import CRDS, reference_path
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEDULE = ROOT / "deploy" / "velero" / "schedule.yaml"
-SCHEDULE_CRD = Path(__file__).with_name("reference") / "velero-schedules.yaml"
 DR_DOC = ROOT / "docs" / "disaster-recovery.md"
 
 
 def schedule_schema() -> dict[str, Any]:
-    crd = yaml.safe_load(SCHEDULE_CRD.read_text())
+    crd = yaml.safe_load((reference_path(CRDS) / "velero-schedules.yaml").read_text())
     [version] = [v for v in crd["spec"]["versions"] if v["storage"]]
     schema = copy.deepcopy(version["schema"]["openAPIV3Schema"])
     schema["properties"]["metadata"] = {"type": "object", "required": ["name", "namespace"]}

@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -14,13 +13,13 @@ import kubernetes_validate
 import kubernetes_validate.utils
 import yaml
 
+from tests.support.upstream_reference import CRD_GROUPS, CRDS, reference_path
+
 # kubernetes-validate re-reads its multi-megabyte definitions file for every object; the files
 # never change, so read each once (same schemas, same validation, a tenth of the time).
 if not hasattr(kubernetes_validate.utils.schema_contents, "cache_info"):
     kubernetes_validate.utils.schema_contents = cache(kubernetes_validate.utils.schema_contents)
 
-REFERENCE_DIR = Path(__file__).resolve().parents[1] / "charts" / "reference"
-CRD_DIR = REFERENCE_DIR / "crds"
 KUBERNETES_VERSIONS = ("1.33.0", kubernetes_validate.latest_version())
 
 
@@ -43,9 +42,9 @@ def _strict(schema: Any) -> Any:
 
 @cache
 def crd_schemas() -> dict[tuple[str, str], dict[str, Any]]:
-    """(apiVersion, kind) -> strict JSON schema, from every CRD in the reference folder."""
+    """(apiVersion, kind) -> strict JSON schema, from every CRD in the upstream reference data."""
     schemas = {}
-    for path in sorted(CRD_DIR.glob("*.yaml")):
+    for path in sorted(reference_path(CRDS).glob("*.yaml")):
         for crd in yaml.safe_load_all(path.read_text()):
             if not crd or crd.get("kind") != "CustomResourceDefinition":
                 continue
@@ -62,12 +61,18 @@ def validation_errors(
 ) -> list[str]:
     """Why ``obj`` is invalid, or [] if it validates (CRD kinds: against their CRD)."""
     name = f"{obj.get('kind')}/{obj.get('metadata', {}).get('name')}"
+    if obj.get("apiVersion", "").split("/")[0] not in CRD_GROUPS:
+        return _core_validation_errors(obj, name, versions)
     crd_schema = crd_schemas().get((obj.get("apiVersion", ""), obj.get("kind", "")))
     if crd_schema is not None:
         validator = jsonschema.Draft7Validator(crd_schema)
         return [
             f"{name}: {error.json_path}: {error.message}" for error in validator.iter_errors(obj)
         ]
+    return [f"{name}: no CRD for {obj.get('apiVersion')} {obj.get('kind')} in the reference data"]
+
+
+def _core_validation_errors(obj: dict[str, Any], name: str, versions: Iterable[str]) -> list[str]:
     errors = []
     for version in versions:
         try:
