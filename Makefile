@@ -7,7 +7,8 @@ UV_VERSION := 0.13.9
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: up down test test-slow lint system-deps help load bench reliability dashboards capacity-measure
+.PHONY: up down test test-slow lint system-deps help load bench reliability dashboards capacity-measure \
+	images
 .DEFAULT_GOAL := help
 
 help: ## list the targets
@@ -33,6 +34,11 @@ up: $(SYNCED) system-deps ## run the platform locally (Ctrl-C stops it)
 
 down: $(SYNCED) ## stop the local platform
 	$(BIN)/platformctl down
+
+# VERSION tags the images besides sha-<commit>; ENGINE=docker|podman overrides the detection.
+VERSION ?= dev
+images: $(SYNCED) system-deps ## build the four service images (docker where a daemon answers, else podman)
+	$(BIN)/platform-images build --version $(VERSION) $(if $(ENGINE),--engine $(ENGINE))
 
 test: $(SYNCED) system-deps ## run every test
 	$(BIN)/pytest

@@ -22,8 +22,9 @@ declare -A provider=(
   [socat]=socat
   [ip]=iproute2
 )
-# CNI plugins have no command on PATH.
+# Helpers with no command on PATH: CNI plugins; container name resolution on podman networks.
 declare -A provider_file=(
+  [/usr/lib/podman/aardvark-dns]=aardvark-dns
   [/usr/lib/cni/bridge]=containernetworking-plugins
   [/usr/lib/cni/host-local]=containernetworking-plugins
   [/usr/lib/cni/loopback]=containernetworking-plugins

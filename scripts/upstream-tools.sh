@@ -1,0 +1,235 @@
+#!/usr/bin/env bash
+# Build pinned upstream tools from their Go modules, into a cache outside the work tree keyed by
+# version (PLATFORM_TOOLS_CACHE, default ~/.cache/platform-tools). A tool already built is
+# reused, so a warm run takes seconds. Prints one summary line last. Versions: upstream-tools.env.
+#
+#   scripts/upstream-tools.sh GROUP...     cluster | supply-chain
+#   scripts/upstream-tools.sh --print-dir  where the tools are (NAME-VERSION/bin/)
+#
+# Modules whose go.mod carries `replace` directives (Kubernetes, etcd, helmfile) are refused by
+# `go install`; each is built from a generated wrapper module that requires it at the pinned
+# version and turns every local-path replace into the published module of the same release
+# (kubernetes/kubernetes#79384).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source-path=SCRIPTDIR
+source "${here}/upstream-tools.env"
+cache="${PLATFORM_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/platform-tools}"
+if [[ "${1:-}" == "--print-dir" ]]; then
+  echo "${cache}"
+  exit 0
+fi
+if [[ $# -eq 0 ]]; then
+  echo "usage: $0 GROUP... (cluster, supply-chain) | --print-dir" >&2
+  exit 2
+fi
+command -v go >/dev/null || { echo "error: go is not installed (Go 1.25+ is needed to build the cluster tools)" >&2; exit 1; }
+export CGO_ENABLED=0 GOFLAGS="-mod=mod -buildvcs=false" GOTOOLCHAIN=local
+mkdir -p "${cache}"
+built=() reused=()
+overall_start=${SECONDS}
+
+elapsed() { local s=$((SECONDS - $1)); printf '%dm%02ds' $((s / 60)) $((s % 60)); }
+
+# go build -v names each package as it compiles it; show a line every 100 so a cold build
+# (thousands of packages on 2 cores) visibly progresses. The full log stays beside the tool.
+go_build_with_progress() {
+  local name="$1" log="$2"
+  shift 2
+  local start=${SECONDS}
+  set +e
+  go build -v "$@" 2>&1 | tee "${log}" | awk -v name="${name}" -v start="${start}" '
+    !/^(go: |#)/ { n++; if (n % 100 == 0) { printf "  %s: %d packages compiled\n", name, n; fflush() } }'
+  local rc=${PIPESTATUS[0]}
+  set -e
+  if [[ ${rc} -ne 0 ]]; then
+    echo "error: building ${name} failed (exit ${rc}); last lines of ${log}:" >&2
+    grep -v '^[a-z0-9.]*/' "${log}" | tail -20 >&2
+    return "${rc}"
+  fi
+  echo "  ${name}: compiled in $(elapsed "${start}")"
+}
+
+# wrapper_module DIR MODULE VERSION LOCAL_REPLACE_VERSION
+# Writes DIR/go.mod requiring MODULE@VERSION, with its replaces made buildable from the proxy.
+wrapper_module() {
+  local dir="$1" module="$2" version="$3" staged="$4"
+  mkdir -p "${dir}"
+  local upstream_mod
+  upstream_mod="$(cd "${dir}" && GOFLAGS=-mod=mod go mod download -json "${module}@${version}" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])')"
+  {
+    echo "module localbuild/$(basename "${module}")"
+    echo
+    echo "go $(go mod edit -json "${upstream_mod}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Go"])')"
+    echo
+    echo "require ${module} ${version}"
+    go mod edit -json "${upstream_mod}" | python3 -c '
+import json, re, sys
+staged = sys.argv[1]
+major = int(staged.lstrip("v").split(".")[0])
+for r in json.load(sys.stdin).get("Replace") or []:
+    old, new = r["Old"]["Path"], r["New"]
+    if not new["Path"].startswith("."):
+        print("replace", old, "=>", new["Path"], new.get("Version", ""))
+        continue
+    # A sibling module of the same release, published under the same version. Replaces that
+    # fence a module off (etcd: => ./FORBIDDEN_DEPENDENCY) or whose path cannot carry that
+    # version (go.etcd.io/etcd at v3) are left out: nothing in the build needs them.
+    suffix = re.search(r"/v(\d+)$", old)
+    fits = int(suffix.group(1)) == major if suffix else major <= 1
+    if fits and "FORBIDDEN" not in new["Path"]:
+        print(f"replace {old} => {old} {staged}")
+' "${staged}"
+  } >"${dir}/go.mod"
+}
+
+# build_tool NAME VERSION FUNCTION: run FUNCTION OUT_DIR unless NAME-VERSION is already complete.
+build_tool() {
+  local name="$1" version="$2" fn="$3"
+  local dest="${cache}/${name}-${version}"
+  if [[ -f "${dest}/.complete" ]]; then
+    reused+=("${name} ${version}")
+    return 0
+  fi
+  local start=${SECONDS}
+  echo "building ${name} ${version} from its Go module (first run only) ..."
+  rm -rf "${dest}.partial"
+  mkdir -p "${dest}.partial/bin"
+  "${fn}" "${dest}.partial" "${version}"
+  rm -rf "${dest}"
+  mv "${dest}.partial" "${dest}"
+  elapsed "${start}" >"${dest}/.complete"
+  built+=("${name} ${version} ($(elapsed "${start}"))")
+}
+
+build_kubernetes() {
+  local out="$1" version="$2"
+  local minor="${version#v1.}"
+  minor="${minor%%.*}"
+  local staged="v0.${version#v1.}"
+  wrapper_module "${out}/src" k8s.io/kubernetes "${version}" "${staged}"
+  local cmds=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
+  local pkgs=() ldflags="-s -w" var
+  for c in "${cmds[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/${c}"); done
+  for var in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldflags+=" -X ${var}.gitVersion=${version} -X ${var}.gitMajor=1 -X ${var}.gitMinor=${minor}"
+    ldflags+=" -X ${var}.gitTreeState=clean -X ${var}.buildDate=1970-01-01T00:00:00Z"
+  done
+  (cd "${out}/src" && go get "${pkgs[@]/%/@${version}}" >/dev/null 2>"${out}/get.log") ||
+    { cat "${out}/get.log" >&2; return 1; }
+  (cd "${out}/src" && go_build_with_progress kubernetes "${out}/build.log" -trimpath \
+    -ldflags "${ldflags}" -o "${out}/bin/" "${pkgs[@]}")
+}
+
+build_etcd() {
+  local out="$1" version="$2"
+  wrapper_module "${out}/src" go.etcd.io/etcd/server/v3 "${version}" "${version}"
+  (cd "${out}/src" && go get "go.etcd.io/etcd/server/v3@${version}" >/dev/null 2>"${out}/get.log") ||
+    { cat "${out}/get.log" >&2; return 1; }
+  (cd "${out}/src" && go_build_with_progress etcd "${out}/build.log" -trimpath -ldflags "-s -w" \
+    -o "${out}/bin/etcd" go.etcd.io/etcd/server/v3)
+}
+
+build_coredns() {
+  local out="$1" version="$2"
+  wrapper_module "${out}/src" github.com/coredns/coredns "${version}" "${version}"
+  (cd "${out}/src" && go get "github.com/coredns/coredns@${version}" >/dev/null 2>"${out}/get.log") ||
+    { cat "${out}/get.log" >&2; return 1; }
+  (cd "${out}/src" && go_build_with_progress coredns "${out}/build.log" -trimpath -ldflags "-s -w" \
+    -o "${out}/bin/coredns" github.com/coredns/coredns)
+}
+
+build_helm() {
+  local out="$1" version="$2"
+  GOBIN="${out}/bin" go install -trimpath \
+    -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=${version}" \
+    "helm.sh/helm/v4/cmd/helm@${version}"
+}
+
+build_helmfile() {
+  local out="$1" version="$2"
+  wrapper_module "${out}/src" github.com/helmfile/helmfile "${version}" "${version}"
+  (cd "${out}/src" && go get "github.com/helmfile/helmfile@${version}" >/dev/null 2>"${out}/get.log") ||
+    { cat "${out}/get.log" >&2; return 1; }
+  (cd "${out}/src" && go_build_with_progress helmfile "${out}/build.log" -trimpath \
+    -ldflags "-s -w -X go.szostok.io/version.version=${version#v}" \
+    -o "${out}/bin/helmfile" github.com/helmfile/helmfile)
+}
+
+# helm-diff installs offline as a plugin directory: its plugin.yaml plus the binary in bin/.
+build_helm_diff() {
+  local out="$1" version="$2"
+  GOBIN="${out}/plugin/diff/bin" go install -trimpath \
+    -ldflags "-s -w -X github.com/databus23/helm-diff/v3/cmd.Version=${version#v}" \
+    "github.com/databus23/helm-diff/v3@${version}"
+  mv "${out}/plugin/diff/bin/v3" "${out}/plugin/diff/bin/diff" 2>/dev/null || true
+  local src
+  src="$(go mod download -json "github.com/databus23/helm-diff/v3@${version}" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')"
+  # The upstream plugin.yaml downloads a release binary on install; SKIP_BIN_INSTALL=1 keeps
+  # the one built here.
+  cp "${src}/plugin.yaml" "${out}/plugin/diff/plugin.yaml"
+  chmod u+w "${out}/plugin/diff/plugin.yaml"
+}
+
+build_syft() {
+  local out="$1" version="$2"
+  wrapper_module "${out}/src" github.com/anchore/syft "${version}" "${version}"
+  (cd "${out}/src" && go get "github.com/anchore/syft/cmd/syft@${version}" >/dev/null 2>"${out}/get.log") ||
+    { cat "${out}/get.log" >&2; return 1; }
+  (cd "${out}/src" && go_build_with_progress syft "${out}/build.log" -trimpath \
+    -ldflags "-s -w -X main.version=${version#v}" -o "${out}/bin/syft" github.com/anchore/syft/cmd/syft)
+}
+
+build_registry() {
+  local out="$1" version="$2"
+  wrapper_module "${out}/src" github.com/distribution/distribution/v3 "${version}" "${version}"
+  (cd "${out}/src" && go get "github.com/distribution/distribution/v3/cmd/registry@${version}" \
+    >/dev/null 2>"${out}/get.log") || { cat "${out}/get.log" >&2; return 1; }
+  (cd "${out}/src" && go_build_with_progress registry "${out}/build.log" -trimpath \
+    -ldflags "-s -w -X github.com/distribution/distribution/v3/version.version=${version}" \
+    -o "${out}/bin/registry" github.com/distribution/distribution/v3/cmd/registry)
+}
+
+build_cosign() {
+  local out="$1" version="$2"
+  wrapper_module "${out}/src" github.com/sigstore/cosign/v3 "${version}" "${version}"
+  (cd "${out}/src" && go get "github.com/sigstore/cosign/v3/cmd/cosign@${version}" \
+    >/dev/null 2>"${out}/get.log") || { cat "${out}/get.log" >&2; return 1; }
+  (cd "${out}/src" && go_build_with_progress cosign "${out}/build.log" -trimpath \
+    -ldflags "-s -w -X sigs.k8s.io/release-utils/version.gitVersion=${version}" \
+    -o "${out}/bin/cosign" github.com/sigstore/cosign/v3/cmd/cosign)
+}
+
+for group in "$@"; do
+  case "${group}" in
+    cluster)
+      build_tool kubernetes "${KUBERNETES_VERSION}" build_kubernetes
+      build_tool etcd "${ETCD_VERSION}" build_etcd
+      build_tool coredns "${COREDNS_VERSION}" build_coredns
+      build_tool helm "${HELM_VERSION}" build_helm
+      build_tool helmfile "${HELMFILE_VERSION}" build_helmfile
+      build_tool helm-diff "${HELM_DIFF_VERSION}" build_helm_diff
+      ;;
+    supply-chain)
+      build_tool syft "${SYFT_VERSION}" build_syft
+      build_tool registry "${REGISTRY_VERSION}" build_registry
+      build_tool cosign "${COSIGN_VERSION}" build_cosign
+      ;;
+    *)
+      echo "error: unknown tool group '${group}' (one of: cluster, supply-chain)" >&2
+      exit 2
+      ;;
+  esac
+done
+
+join() {
+  local IFS=","
+  local joined="$*"
+  echo "${joined//,/, }"
+}
+summary="upstream tools in ${cache}:"
+[[ ${#built[@]} -gt 0 ]] && summary+=" built $(join "${built[@]}");"
+[[ ${#reused[@]} -gt 0 ]] && summary+=" reused $(join "${reused[@]}");"
+echo "${summary} total $(elapsed "${overall_start}")"

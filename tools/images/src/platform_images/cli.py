@@ -1,0 +1,88 @@
+"""platform-images: build the service images, then the supply-chain steps ci.yml runs on GitHub."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from platform_images import SERVICES, base, build
+from platform_images.engine import EngineError, detect
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+console = Console(highlight=False, soft_wrap=True)
+
+
+@app.callback()
+def main() -> None:
+    """Build the four service images and ship them: SBOM, registry push, signature."""
+
+
+def fail(message: str) -> None:
+    console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(1)
+
+
+def _services(selected: list[str] | None) -> list[str]:
+    unknown = sorted(set(selected or ()) - set(SERVICES))
+    if unknown:
+        fail(f"unknown service {', '.join(unknown)}: one of {', '.join(SERVICES)}")
+    return [s for s in SERVICES if not selected or s in selected]
+
+
+@app.command("build")
+def build_command(
+    service: Annotated[
+        list[str] | None, typer.Option(help="only this service (repeatable)")
+    ] = None,
+    version: Annotated[str, typer.Option(help="the tag, besides sha-<commit>")] = "dev",
+    engine_name: Annotated[str | None, typer.Option("--engine", help="docker or podman")] = None,
+) -> None:
+    """Build platform-<service>:<version> (and the ghcr.io names) from apps/Dockerfile."""
+    if not build.VALID_TAG.match(version):
+        fail(f"version {version!r} is not a valid image tag ([A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}})")
+    services = _services(service)
+    started = time.monotonic()
+    try:
+        engine = detect(engine_name)
+        console.print(
+            f"engine: {engine.name}"
+            + (" (settings: deploy/containers/containers.conf)" if engine.env else "")
+        )
+        base_image, how = base.resolve(engine, lambda line: console.print(f"  base: {line}"))
+        console.print(f"base: {base_image} ({how})")
+        versions = [version]
+        sha = build.git_short_sha()
+        if sha and f"sha-{sha}" != version:
+            versions.append(f"sha-{sha}")
+        built = []
+        for index, name in enumerate(services, 1):
+            prefix = f"[{index}/{len(services)}] {name}"
+            console.print(f"{prefix}: building ...")
+            image = build.build_one(
+                engine,
+                name,
+                versions,
+                base_image,
+                lambda line, p=prefix: console.print(f"  {p}  {line}"),
+            )
+            built.append(image)
+            console.print(
+                f"{prefix}: built in {image.seconds:.1f} s, {image.size_bytes / 1e6:.0f} MB, "
+                f"{image.layers} layers: {', '.join(image.tags)}"
+            )
+        report = build.write_report(
+            base_image, {"how": how, **build.image_facts(engine, base_image)}, built
+        )
+    except EngineError as error:
+        fail(str(error))
+    console.print(
+        f"images: {len(built)} built in {time.monotonic() - started:.0f} s; figures in "
+        f"{report.relative_to(build.REPO_ROOT)}"
+    )
+
+
+if __name__ == "__main__":
+    app()
