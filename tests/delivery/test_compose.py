@@ -80,7 +80,8 @@ def test_service_is_built_from_its_dockerfile_and_published_on_its_stable_port(
     chart_values = yaml.safe_load((PLATFORM_CHART / "charts" / service / "values.yaml").read_text())
     assert spec["image"].rpartition(":")[0] == chart_values["image"]["repository"]
     stable = CONTRACT_ROWS[service]["local stable port"]
-    assert spec["ports"] == [f"127.0.0.1:{stable}:{container_port(service)}"]
+    published = f"${{{service.upper()}_PORT:-{stable}}}"
+    assert spec["ports"] == [f"127.0.0.1:{published}:{container_port(service)}"]
 
 
 def compose_environment(compose: dict[str, Any], service: str) -> dict[str, str]:

@@ -112,7 +112,7 @@ def build_local_base(engine: Engine, tag: str, say: Callable[[str], None]) -> No
                 "--change",
                 f"ENV SSL_CERT_FILE={HOST_CA_BUNDLE}",
                 "--change",
-                "ENV UV_NATIVE_TLS=1",
+                "ENV UV_SYSTEM_CERTS=1",
                 "--change",
                 'CMD ["python3"]',
                 "-",

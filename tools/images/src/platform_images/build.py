@@ -47,33 +47,34 @@ def tags_for(service: str, versions: Sequence[str]) -> list[str]:
     ]
 
 
-def build_one(
+PROMETHEUS_CONTAINERFILE = REPO_ROOT / "deploy" / "containers" / "prometheus" / "Containerfile"
+PROMETHEUS_TAG = "localhost/platform-prometheus:debian"
+
+
+def build_image(
     engine: Engine,
-    service: str,
-    versions: Sequence[str],
-    base: str,
+    *,
+    containerfile: Path,
+    tags: Sequence[str],
+    build_args: dict[str, str],
+    labels: dict[str, str],
+    log_name: str,
     progress: Callable[[str], None],
-) -> BuiltImage:
-    tags = tags_for(service, versions)
-    args = [
-        "build",
-        "--file",
-        f"apps/{service}/Dockerfile",
-        "--build-arg",
-        f"SERVICE={service}",
-        "--build-arg",
-        f"PYTHON_IMAGE={base}",
-        "--label",
-        f"org.opencontainers.image.title=platform-{service}",
-        "--label",
-        f"org.opencontainers.image.version={versions[0]}",
-    ]
+) -> tuple[float, dict[str, object]]:
+    """Build one image with its whole log in .local/images/; (seconds, inspect JSON)."""
+    # The host's network: a build only fetches packages, and a bridge may have no route to the
+    # resolver on hosts like these (podman's netavark here), while the host always has one.
+    args = ["build", "--network", "host", "--file", str(containerfile)]
+    for key, value in build_args.items():
+        args += ["--build-arg", f"{key}={value}"]
+    for key, value in labels.items():
+        args += ["--label", f"{key}={value}"]
     for tag in tags:
         args += ["--tag", tag]
     if engine.name == "podman":
-        args += [
-            "--pull=never" if ":" in base and base.startswith("localhost/") else "--pull=missing"
-        ]
+        # A local base (localhost/...) is never pulled; anything else only when missing.
+        local = any(v.startswith("localhost/") for v in build_args.values())
+        args.append("--pull=never" if local else "--pull=missing")
     args.append(str(REPO_ROOT))
 
     def on_line(line: str) -> None:
@@ -82,9 +83,31 @@ def build_one(
             progress(line[:110])
 
     started = time.monotonic()
-    engine.stream(args, LOG_DIR / f"{service}.log", on_line, timeout=1800)
+    engine.stream(args, LOG_DIR / f"{log_name}.log", on_line, timeout=1800)
     seconds = time.monotonic() - started
-    inspected = json.loads(engine.run("image", "inspect", tags[0]).stdout)[0]
+    return seconds, json.loads(engine.run("image", "inspect", tags[0]).stdout)[0]
+
+
+def build_one(
+    engine: Engine,
+    service: str,
+    versions: Sequence[str],
+    base: str,
+    progress: Callable[[str], None],
+) -> BuiltImage:
+    tags = tags_for(service, versions)
+    seconds, inspected = build_image(
+        engine,
+        containerfile=REPO_ROOT / "apps" / service / "Dockerfile",
+        tags=tags,
+        build_args={"SERVICE": service, "PYTHON_IMAGE": base},
+        labels={
+            "org.opencontainers.image.title": f"platform-{service}",
+            "org.opencontainers.image.version": versions[0],
+        },
+        log_name=service,
+        progress=progress,
+    )
     return BuiltImage(
         service=service,
         tags=tags,
@@ -93,6 +116,20 @@ def build_one(
         layers=len(inspected["RootFS"]["Layers"]),
         seconds=round(seconds, 1),
     )
+
+
+def build_prometheus(engine: Engine, base: str, progress: Callable[[str], None]) -> str:
+    """Prometheus from Debian's package on the same base, where prom/prometheus can't be pulled."""
+    build_image(
+        engine,
+        containerfile=PROMETHEUS_CONTAINERFILE,
+        tags=[PROMETHEUS_TAG],
+        build_args={"BASE_IMAGE": base},
+        labels={"org.opencontainers.image.title": "prometheus (Debian package)"},
+        log_name="prometheus",
+        progress=progress,
+    )
+    return PROMETHEUS_TAG
 
 
 def write_report(base: str, base_info: dict[str, object], images: Sequence[BuiltImage]) -> Path:

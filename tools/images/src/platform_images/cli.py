@@ -84,5 +84,20 @@ def build_command(
     )
 
 
+@app.command("prometheus")
+def prometheus_command(
+    engine_name: Annotated[str | None, typer.Option("--engine", help="docker or podman")] = None,
+) -> None:
+    """Build localhost/platform-prometheus:debian from Debian's package (for PROMETHEUS_IMAGE)."""
+    try:
+        engine = detect(engine_name)
+        base_image, how = base.resolve(engine, lambda line: console.print(f"  base: {line}"))
+        console.print(f"base: {base_image} ({how})")
+        tag = build.build_prometheus(engine, base_image, lambda line: console.print(f"  {line}"))
+    except EngineError as error:
+        fail(str(error))
+    console.print(f"prometheus image: {tag}")
+
+
 if __name__ == "__main__":
     app()
