@@ -8,7 +8,7 @@ export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: up down test test-slow lint system-deps help load bench reliability dashboards capacity-measure \
-	images
+	images supply-chain
 .DEFAULT_GOAL := help
 
 help: ## list the targets
@@ -39,6 +39,9 @@ down: $(SYNCED) ## stop the local platform
 VERSION ?= dev
 images: $(SYNCED) system-deps ## build the four service images (docker where a daemon answers, else podman)
 	$(BIN)/platform-images build --version $(VERSION) $(if $(ENGINE),--engine $(ENGINE))
+
+supply-chain: images ## push to a loopback registry, pull by digest, SBOM, sign and verify each image
+	$(BIN)/platform-images supply-chain
 
 test: $(SYNCED) system-deps ## run every test
 	$(BIN)/pytest

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import time
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from platform_images import SERVICES, base, build
+from platform_images import SERVICES, base, build, supply_chain
 from platform_images.engine import EngineError, detect
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -97,6 +99,53 @@ def prometheus_command(
     except EngineError as error:
         fail(str(error))
     console.print(f"prometheus image: {tag}")
+
+
+@app.command("supply-chain")
+def supply_chain_command(
+    registry: Annotated[
+        str | None, typer.Option(help="push here (host:port) instead of a loopback registry")
+    ] = None,
+    engine_name: Annotated[str | None, typer.Option("--engine", help="docker or podman")] = None,
+) -> None:
+    """Push the built images, pull them back by digest, SBOM, sign, attest and verify each."""
+    if not build.REPORT.is_file():
+        fail(f"no images built yet ({build.REPORT.relative_to(build.REPO_ROOT)}): run make images")
+    built = json.loads(build.REPORT.read_text())["images"]
+    started = time.monotonic()
+    try:
+        engine = detect(engine_name)
+        tools = supply_chain.build_tools(lambda line: console.print(line))
+        supply_chain.WORK_DIR.mkdir(parents=True, exist_ok=True)
+        keys = supply_chain.key_pair(tools)
+        with contextlib.ExitStack() as stack:
+            address = registry or stack.enter_context(supply_chain.loopback_registry(tools))
+            console.print(
+                f"registry: {address}" + ("" if registry else " (distribution, loopback)")
+            )
+            shipped = []
+            for index, image in enumerate(built, 1):
+                service, tag = image["service"], image["tags"][0]
+                console.print(
+                    f"[{index}/{len(built)}] {service}: push, pull by digest, SBOM, sign ..."
+                )
+                done = supply_chain.ship(
+                    engine, tools, keys, address, service, tag, tag.rpartition(":")[2]
+                )
+                shipped.append(done)
+                console.print(
+                    f"[{index}/{len(built)}] {service}: {done.reference} "
+                    f"({done.sbom_packages} packages in the SBOM; signature and SBOM attestation "
+                    f"verified) in {done.seconds:.1f} s"
+                )
+            report = supply_chain.write_report(address, shipped)
+    except EngineError as error:
+        fail(str(error))
+    console.print(
+        f"supply chain: {len(shipped)} images shipped in {time.monotonic() - started:.0f} s; "
+        f"report {report.relative_to(build.REPO_ROOT)}, "
+        f"public key {keys.public.relative_to(build.REPO_ROOT)}"
+    )
 
 
 if __name__ == "__main__":
