@@ -8,7 +8,7 @@ export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: up down test test-slow lint system-deps help load bench reliability dashboards capacity-measure \
-	images supply-chain
+	images supply-chain cluster cluster-down
 .DEFAULT_GOAL := help
 
 help: ## list the targets
@@ -42,6 +42,12 @@ images: $(SYNCED) system-deps ## build the four service images (docker where a d
 
 supply-chain: images ## push to a loopback registry, pull by digest, SBOM, sign and verify each image
 	$(BIN)/platform-images supply-chain
+
+cluster: images ## a real single-node Kubernetes built from upstream (kubeconfig: .local/cluster/kubeconfig)
+	$(BIN)/localcluster up
+
+cluster-down: $(SYNCED) ## stop the local cluster and remove its state
+	$(BIN)/localcluster down
 
 test: $(SYNCED) system-deps ## run every test
 	$(BIN)/pytest

@@ -1,7 +1,53 @@
-"""localcluster: build the pinned tools, start and stop the local cluster."""
+"""localcluster: a real single-node Kubernetes on this machine (make cluster / cluster-down)."""
 
 from __future__ import annotations
 
+import time
+
 import typer
+from rich.console import Console
+
+from localcluster import cluster, paths
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+console = Console(highlight=False, soft_wrap=True)
+
+
+def _fail(message: str) -> None:
+    console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(1)
+
+
+@app.command()
+def up() -> None:
+    """Build the pinned tools (first run), start the cluster, wait for a Ready node and DNS."""
+    started = time.monotonic()
+    try:
+        took = cluster.up(console.print)
+    except cluster.ClusterError as error:
+        _fail(str(error))
+    if took:
+        console.print(
+            f"cluster up in {took:.0f} s (tools and all: {time.monotonic() - started:.0f} s); "
+            f"KUBECONFIG={paths.KUBECONFIG}, tools in {paths.BIN_DIR}"
+        )
+
+
+@app.command()
+def down() -> None:
+    """Stop every process the cluster started, unmount, delete its network and state."""
+    try:
+        cluster.down(console.print)
+    except cluster.ClusterError as error:
+        _fail(str(error))
+
+
+@app.command()
+def status() -> None:
+    """Say whether the cluster runs and is healthy (exit 1 if not)."""
+    reason = cluster.healthy()
+    if reason:
+        _fail(f"the local cluster is not healthy: {reason}")
+    console.print(
+        f"the local cluster is running: node {paths.NODE_NAME} Ready, KUBECONFIG={paths.KUBECONFIG}"
+    )

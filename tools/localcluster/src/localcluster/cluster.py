@@ -1,0 +1,357 @@
+"""Start, check and stop the local single-node cluster.
+
+up: the pinned tools (built once), the node's network namespace, PKI and configs, then
+containerd, etcd, kube-apiserver, kube-controller-manager, kube-scheduler, the kubelet and
+kube-proxy, the node's images, and CoreDNS; it returns once the node is Ready and DNS answers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from localcluster import configs, images, network, paths, pki, processes
+
+Say = Callable[[str], None]
+
+
+class ClusterError(RuntimeError):
+    """The cluster could not start or stop; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class Tools:
+    kubernetes: Path
+    etcd: Path
+    coredns: Path
+    helm: Path
+    helmfile: Path
+    helm_plugins: Path
+    coredns_version: str
+
+    def kube(self, name: str) -> str:
+        return str(self.kubernetes / name)
+
+
+def build_tools(say: Say) -> Tools:
+    process = subprocess.Popen(
+        ["bash", str(paths.TOOLS_SCRIPT), "cluster"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    last = ""
+    for line in process.stdout:
+        last = line.rstrip()
+        if not line.startswith("go: downloading"):
+            say(f"  {last}")
+    if process.wait() != 0:
+        raise ClusterError(f"building the cluster tools failed: {last}")
+    cache = Path(
+        subprocess.run(
+            ["bash", str(paths.TOOLS_SCRIPT), "--print-dir"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
+    versions = dict(
+        line.split("=", 1)
+        for line in paths.TOOLS_SCRIPT.with_suffix(".env").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    )
+
+    def bin_dir(name: str, key: str) -> Path:
+        return cache / f"{name}-{versions[key]}" / "bin"
+
+    return Tools(
+        kubernetes=bin_dir("kubernetes", "KUBERNETES_VERSION"),
+        etcd=bin_dir("etcd", "ETCD_VERSION") / "etcd",
+        coredns=bin_dir("coredns", "COREDNS_VERSION") / "coredns",
+        helm=bin_dir("helm", "HELM_VERSION") / "helm",
+        helmfile=bin_dir("helmfile", "HELMFILE_VERSION") / "helmfile",
+        helm_plugins=cache / f"helm-diff-{versions['HELM_DIFF_VERSION']}" / "plugin",
+        coredns_version=versions["COREDNS_VERSION"],
+    )
+
+
+@contextlib.contextmanager
+def _lock() -> Iterator[None]:
+    paths.STATE_DIR.mkdir(parents=True, exist_ok=True)
+    with (paths.STATE_DIR / ".lock").open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ClusterError("another localcluster up/down is running") from None
+        yield
+
+
+def kubectl(
+    *args: str, timeout: float = 60, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [str(paths.BIN_DIR / "kubectl"), *args], capture_output=True, text=True, timeout=timeout
+    )
+    if check and result.returncode != 0:
+        raise ClusterError(f"kubectl {' '.join(args[:3])}: {result.stderr.strip()}")
+    return result
+
+
+def healthy() -> str | None:
+    """Why the recorded cluster is not healthy, or None when it is (all daemons, API, node)."""
+    running, _ = processes.load()
+    if not running:
+        return "no cluster recorded"
+    dead = [p.name for p in running if not p.alive()]
+    if dead:
+        return f"{', '.join(dead)} not running"
+    if not network.exists():
+        return "the node's network namespace is gone"
+    ready = kubectl(
+        "get", "node", paths.NODE_NAME, "-o",
+        "jsonpath={.status.conditions[?(@.type=='Ready')].status}", check=False, timeout=10,
+    )  # fmt: skip
+    if ready.returncode != 0 or ready.stdout.strip() != "True":
+        return f"node not Ready ({(ready.stderr or ready.stdout).strip()[:120]})"
+    return None
+
+
+def _wait(what: str, check: Callable[[], bool], timeout: float, name: str | None, say: Say) -> None:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if check():
+            say(f"  {what}: {time.monotonic() - started:.1f} s")
+            return
+        time.sleep(0.25)
+    detail = f"\n{processes.log_tail(name)}" if name else ""
+    raise ClusterError(f"{what}: not after {timeout:.0f} s{detail}")
+
+
+def _write_bin_dir(tools: Tools) -> None:
+    """helm, helmfile and kubectl wrappers with the cluster's kubeconfig and helm-diff."""
+    paths.BIN_DIR.mkdir(parents=True, exist_ok=True)
+    helm_home = paths.STATE_DIR / "helm"
+    wrappers = {
+        "kubectl": f'exec "{tools.kube("kubectl")}" "$@"',
+        "helm": (
+            f'export HELM_PLUGINS="{tools.helm_plugins}" HELM_CONFIG_HOME="{helm_home}/config" '
+            f'HELM_CACHE_HOME="{helm_home}/cache" HELM_DATA_HOME="{helm_home}/data"\n'
+            f'exec "{tools.helm}" "$@"'
+        ),
+        "helmfile": f'exec "{tools.helmfile}" "$@"',
+    }
+    for name, body in wrappers.items():
+        script = paths.BIN_DIR / name
+        script.write_text(
+            "#!/bin/sh\n# The local cluster's tools (tools/localcluster); written by `make cluster`.\n"
+            f'export KUBECONFIG="${{KUBECONFIG:-{paths.KUBECONFIG}}}" PATH="{paths.BIN_DIR}:$PATH"\n{body}\n'
+        )
+        script.chmod(0o755)
+
+
+def up(say: Say) -> float:
+    """Start the cluster; returns the seconds it took (0 when one was already running)."""
+    if os.geteuid() != 0:
+        raise ClusterError(
+            "the local cluster needs root (network namespaces, containerd, the kubelet)"
+        )
+    with _lock():
+        tools = build_tools(say)
+        _write_bin_dir(tools)
+        reason = healthy()
+        if reason is None:
+            say(f"the cluster is already running (node {paths.NODE_NAME} Ready); nothing to do")
+            return 0.0
+        running, _ = processes.load()
+        if running or network.exists() or paths.DATA_DIR.exists():
+            say(f"found a stale cluster ({reason}): cleaning it up first")
+            _down()
+        started = time.monotonic()
+        try:
+            _start(tools, say)
+        except BaseException:
+            if os.environ.get("LOCALCLUSTER_KEEP_FAILED"):
+                say("start failed: left as it is for debugging (LOCALCLUSTER_KEEP_FAILED)")
+                raise
+            say("start failed: stopping what was started (logs stay in .local/cluster/logs)")
+            _down(keep_logs=True)
+            raise
+        return time.monotonic() - started
+
+
+def _start(tools: Tools, say: Say) -> None:
+    for directory in (
+        paths.PKI_DIR,
+        paths.CONFIG_DIR,
+        paths.DATA_DIR,
+        paths.RUN_DIR,
+        paths.LOG_DIR,
+    ):
+        directory.mkdir(parents=True, exist_ok=True)
+    say("node: network namespace, PKI and configuration")
+    network.create()
+    pki.create()
+    configs.write_all()
+    cfg, pkd = paths.CONFIG_DIR, paths.PKI_DIR
+    started: list[processes.Process] = []
+
+    def launch(name: str, argv: list[str]) -> None:
+        started.append(processes.start(name, argv))
+        processes.save(started, phase="starting")
+
+    def api_ready() -> bool:
+        return kubectl("get", "--raw", "/readyz", check=False, timeout=5).returncode == 0
+
+    launch("containerd", ["containerd", "--config", str(cfg / "containerd.toml")])
+    _wait("containerd", paths.CONTAINERD_SOCKET.exists, 30, "containerd", say)
+    launch("etcd", [
+        str(tools.etcd), "--name", "node", "--data-dir", str(paths.DATA_DIR / "etcd"),
+        "--listen-client-urls", "http://127.0.0.1:2379", "--advertise-client-urls", "http://127.0.0.1:2379",
+        "--listen-peer-urls", "http://127.0.0.1:2380", "--initial-advertise-peer-urls", "http://127.0.0.1:2380",
+        "--initial-cluster", "node=http://127.0.0.1:2380", "--log-level", "warn",
+    ])  # fmt: skip
+    launch("kube-apiserver", [
+        tools.kube("kube-apiserver"), "--etcd-servers", "http://127.0.0.1:2379",
+        "--advertise-address", paths.NODE_IP, "--bind-address", "0.0.0.0", "--secure-port", str(paths.API_PORT),
+        "--service-cluster-ip-range", paths.SERVICE_CIDR,
+        "--tls-cert-file", str(pkd / "apiserver.crt"), "--tls-private-key-file", str(pkd / "apiserver.key"),
+        "--client-ca-file", str(pkd / "ca.crt"),
+        "--kubelet-client-certificate", str(pkd / "apiserver-kubelet-client.crt"),
+        "--kubelet-client-key", str(pkd / "apiserver-kubelet-client.key"),
+        "--kubelet-certificate-authority", str(pkd / "ca.crt"),
+        "--service-account-key-file", str(pkd / "service-account.pub"),
+        "--service-account-signing-key-file", str(pkd / "service-account.key"),
+        "--service-account-issuer", "https://kubernetes.default.svc.cluster.local",
+        "--authorization-mode", "Node,RBAC", "--enable-admission-plugins", "NodeRestriction",
+        "--allow-privileged=true", "--profiling=false", "--v", "1",
+    ])  # fmt: skip
+    _wait("kube-apiserver ready", api_ready, 90, "kube-apiserver", say)
+    launch("kube-controller-manager", [
+        tools.kube("kube-controller-manager"), "--kubeconfig", str(cfg / "controller-manager.kubeconfig"),
+        "--authentication-kubeconfig", str(cfg / "controller-manager.kubeconfig"),
+        "--authorization-kubeconfig", str(cfg / "controller-manager.kubeconfig"),
+        "--bind-address", "127.0.0.1", "--leader-elect=false", "--use-service-account-credentials",
+        "--service-account-private-key-file", str(pkd / "service-account.key"),
+        "--root-ca-file", str(pkd / "ca.crt"),
+        "--cluster-signing-cert-file", str(pkd / "ca.crt"), "--cluster-signing-key-file", str(pkd / "ca.key"),
+        "--service-cluster-ip-range", paths.SERVICE_CIDR, "--v", "1",
+    ])  # fmt: skip
+    launch("kube-scheduler", [
+        tools.kube("kube-scheduler"), "--kubeconfig", str(cfg / "scheduler.kubeconfig"),
+        "--authentication-kubeconfig", str(cfg / "scheduler.kubeconfig"),
+        "--authorization-kubeconfig", str(cfg / "scheduler.kubeconfig"),
+        "--bind-address", "127.0.0.1", "--leader-elect=false", "--v", "1",
+    ])  # fmt: skip
+    launch("kubelet", [
+        tools.kube("kubelet"), "--config", str(cfg / "kubelet.yaml"),
+        "--kubeconfig", str(cfg / "kubelet.kubeconfig"), "--root-dir", str(paths.DATA_DIR / "kubelet"),
+        "--hostname-override", paths.NODE_NAME, "--node-ip", paths.NODE_IP, "--v", "1",
+    ])  # fmt: skip
+    launch(
+        "kube-proxy",
+        [
+            tools.kube("kube-proxy"),
+            "--config",
+            str(cfg / "kube-proxy.yaml"),
+            "--hostname-override",
+            paths.NODE_NAME,
+        ],
+    )
+
+    def node_ready() -> bool:
+        result = kubectl(
+            "get", "node", paths.NODE_NAME, "-o",
+            "jsonpath={.status.conditions[?(@.type=='Ready')].status}", check=False, timeout=5,
+        )  # fmt: skip
+        return result.stdout.strip() == "True"
+
+    _wait(f"node {paths.NODE_NAME} Ready", node_ready, 120, "kubelet", say)
+
+    say("images: pause and CoreDNS built here, the platform's from `make images`")
+    engine = images.engine()
+    coredns_tag = f"localhost/platform-coredns:{tools.coredns_version}"
+    node_images = images.build_node_images(engine, tools.coredns, coredns_tag)
+    platform = images.platform_image_tags(engine)
+    images.import_into_node(engine, node_images + platform)
+    say(f"  imported {len(node_images) + len(platform)} images")
+
+    manifest = (paths.MANIFESTS / "coredns.yaml").read_text().replace("COREDNS_IMAGE", coredns_tag)
+    applied = subprocess.run(
+        [str(paths.BIN_DIR / "kubectl"), "apply", "-f", "-"],
+        input=manifest,
+        capture_output=True,
+        text=True,
+    )
+    if applied.returncode != 0:
+        raise ClusterError(f"CoreDNS: {applied.stderr.strip()}")
+    kubectl(
+        "-n",
+        "kube-system",
+        "rollout",
+        "status",
+        "deployment/coredns",
+        "--timeout=120s",
+        timeout=130,
+    )
+    say("  CoreDNS ready")
+    processes.save(started, phase="ready", started_at=time.time())
+
+
+def down(say: Say) -> bool:
+    """Stop the cluster and remove its state; False when there was nothing to stop."""
+    if os.geteuid() != 0:
+        raise ClusterError("stopping the local cluster needs root")
+    with _lock():
+        running, _ = processes.load()
+        if not running and not network.exists() and not paths.DATA_DIR.exists():
+            say("no local cluster is running")
+            return False
+        _down(say=say)
+        return True
+
+
+def _container_pids() -> list[int]:
+    """The pids of the containers and shims this cluster's containerd started (its pid files)."""
+    pids = []
+    for pid_file in (paths.RUN_DIR / "containerd").glob("io.containerd.runtime.v2.task/*/*/*.pid"):
+        with contextlib.suppress(ValueError, OSError):
+            pids.append(int(pid_file.read_text().strip()))
+    return pids
+
+
+def _unmount_under(*roots: Path) -> None:
+    mounts = [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()]
+    for mount in sorted(mounts, key=len, reverse=True):
+        if any(mount == str(r) or mount.startswith(f"{r}/") for r in roots):
+            subprocess.run(["umount", "--lazy", mount], capture_output=True)
+
+
+def _down(keep_logs: bool = False, say: Say = lambda _m: None) -> None:
+    running, _ = processes.load()
+    by_name = {p.name: p for p in running}
+    for name in ("kube-proxy", "kubelet", "kube-scheduler", "kube-controller-manager"):
+        if name in by_name:
+            by_name[name].stop()
+    for pid in _container_pids():
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, 9)
+    for name in ("containerd", "kube-apiserver", "etcd"):
+        if name in by_name:
+            by_name[name].stop()
+    _unmount_under(paths.DATA_DIR, paths.RUN_DIR)
+    network.delete()
+    for directory in (paths.DATA_DIR, paths.RUN_DIR, paths.PKI_DIR, paths.CONFIG_DIR):
+        shutil.rmtree(directory, ignore_errors=True)
+    paths.STATE_FILE.unlink(missing_ok=True)
+    paths.KUBECONFIG.unlink(missing_ok=True)
+    if not keep_logs:
+        shutil.rmtree(paths.LOG_DIR, ignore_errors=True)
+    say("local cluster stopped and its state removed")

@@ -1,0 +1,82 @@
+"""Images for the node, which pulls nothing: a pause image (the sandbox) and a CoreDNS image
+built here, and the platform's images from `make images`, imported into the node's containerd."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+from platform_images.build import REPORT as BUILT_IMAGES
+from platform_images.engine import Engine, EngineError, detect
+
+from localcluster import paths
+
+
+def _scratch_image(
+    engine: Engine, tag: str, binary: Path, entrypoint: list[str], user: str
+) -> None:
+    """A one-binary image FROM scratch (static Go binaries need nothing else)."""
+    with tempfile.TemporaryDirectory() as context:
+        (Path(context) / binary.name).write_bytes(binary.read_bytes())
+        (Path(context) / binary.name).chmod(0o755)
+        (Path(context) / "Containerfile").write_text(
+            f"FROM scratch\nCOPY {binary.name} /{binary.name}\nUSER {user}\n"
+            f"ENTRYPOINT {json.dumps(entrypoint)}\n"
+        )
+        engine.run("build", "--quiet", "--tag", tag, context, timeout=300)
+
+
+def build_node_images(engine: Engine, coredns_binary: Path, coredns_tag: str) -> list[str]:
+    if not engine.image_exists(paths.PAUSE_IMAGE):
+        with tempfile.TemporaryDirectory() as out:
+            binary = Path(out) / "pause"
+            subprocess.run(
+                ["go", "build", "-trimpath", "-ldflags", "-s -w", "-o", str(binary), "."],
+                cwd=paths.PAUSE_SOURCE,
+                env={**os.environ, "CGO_ENABLED": "0"},
+                check=True,
+                capture_output=True,
+            )
+            _scratch_image(engine, paths.PAUSE_IMAGE, binary, ["/pause"], "65535")
+    if not engine.image_exists(coredns_tag):
+        _scratch_image(engine, coredns_tag, coredns_binary, ["/coredns"], "65532")
+    return [paths.PAUSE_IMAGE, coredns_tag]
+
+
+def platform_image_tags(engine: Engine) -> list[str]:
+    """Every tag of the images `make images` built (the chart's names among them)."""
+    if not BUILT_IMAGES.is_file():
+        raise EngineError("no platform images built yet: run `make images` first")
+    tags: list[str] = []
+    for image in json.loads(BUILT_IMAGES.read_text())["images"]:
+        inspected = json.loads(engine.run("image", "inspect", image["image_id"]).stdout)[0]
+        tags += [t for t in inspected.get("RepoTags") or [] if not t.startswith("localhost/")]
+    return tags
+
+
+def import_into_node(engine: Engine, tags: list[str]) -> None:
+    """One docker-archive of all the tags (shared layers once), imported by the node's ctr."""
+    with tempfile.TemporaryDirectory() as work:
+        archive = Path(work) / "images.tar"
+        engine.run(
+            "save",
+            "--format",
+            "docker-archive",
+            "--multi-image-archive",
+            "--output",
+            str(archive),
+            *tags,
+            timeout=900,
+        )
+        subprocess.run(
+            ["ctr", "--address", str(paths.CONTAINERD_SOCKET), "--namespace", "k8s.io",
+             "images", "import", str(archive)],
+            check=True, capture_output=True, text=True, timeout=900,
+        )  # fmt: skip
+
+
+def engine() -> Engine:
+    return detect()

@@ -1,0 +1,168 @@
+"""The cluster's own PKI: one CA, the API server's serving certificate, a client certificate
+per component with the identity RBAC and the Node authorizer expect, and the service-account
+signing key. Made once per cluster; `down` deletes it with the rest of the state."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from localcluster import paths
+
+VALIDITY = datetime.timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class Identity:
+    name: str  # file stem
+    common_name: str
+    organization: str | None = None
+
+
+# Client identities: RBAC's built-in bindings and the Node authorizer match these names.
+CLIENTS = (
+    Identity("admin", "platform-admin", "system:masters"),
+    Identity("controller-manager", "system:kube-controller-manager"),
+    Identity("scheduler", "system:kube-scheduler"),
+    Identity("kube-proxy", "system:kube-proxy"),
+    Identity("kubelet", f"system:node:{paths.NODE_NAME}", "system:nodes"),
+    Identity("apiserver-kubelet-client", "kube-apiserver-kubelet-client", "system:masters"),
+)
+
+
+def _key() -> ec.EllipticCurvePrivateKey:
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def _write(path: Path, key: ec.EllipticCurvePrivateKey, cert: x509.Certificate) -> None:
+    path.with_suffix(".key").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    path.with_suffix(".key").chmod(0o600)
+    path.with_suffix(".crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
+def _name(common_name: str, organization: str | None = None) -> x509.Name:
+    attributes = [x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
+    if organization:
+        attributes.insert(0, x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization))
+    return x509.Name(attributes)
+
+
+def _builder(subject: x509.Name, issuer: x509.Name, public_key) -> x509.CertificateBuilder:
+    now = datetime.datetime.now(datetime.UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + VALIDITY)
+    )
+
+
+def _leaf(
+    ca_key: ec.EllipticCurvePrivateKey,
+    ca_cert: x509.Certificate,
+    subject: x509.Name,
+    usage: ExtendedKeyUsageOID,
+    sans: list[x509.GeneralName] | None = None,
+) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    key = _key()
+    builder = (
+        _builder(subject, ca_cert.subject, key.public_key())
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+    )
+    if sans:
+        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+    return key, builder.sign(ca_key, hashes.SHA256())
+
+
+def create(directory: Path = paths.PKI_DIR) -> None:
+    """Write ca, apiserver, kubelet-serving, each client pair, and service-account keys."""
+    directory.mkdir(parents=True, exist_ok=True)
+    ca_key = _key()
+    ca_subject = _name("platform-local-cluster-ca")
+    ca_cert = (
+        _builder(ca_subject, ca_subject, ca_key.public_key())
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )  # fmt: skip
+        .sign(ca_key, hashes.SHA256())
+    )
+    _write(directory / "ca", ca_key, ca_cert)
+
+    api_sans: list[x509.GeneralName] = [
+        x509.DNSName(name)
+        for name in (
+            "kubernetes", "kubernetes.default", "kubernetes.default.svc",
+            "kubernetes.default.svc.cluster.local", "localhost",
+        )
+    ]  # fmt: skip
+    api_sans += [
+        x509.IPAddress(ipaddress.ip_address(ip))
+        for ip in (paths.NODE_IP, paths.KUBERNETES_SERVICE_IP, "127.0.0.1")
+    ]
+    serving = ExtendedKeyUsageOID.SERVER_AUTH
+    _write(
+        directory / "apiserver",
+        *_leaf(ca_key, ca_cert, _name("kube-apiserver"), serving, api_sans),
+    )
+    node_sans: list[x509.GeneralName] = [
+        x509.DNSName(paths.NODE_NAME),
+        x509.IPAddress(ipaddress.ip_address(paths.NODE_IP)),
+    ]
+    _write(
+        directory / "kubelet-serving",
+        *_leaf(
+            ca_key,
+            ca_cert,
+            _name(f"system:node:{paths.NODE_NAME}", "system:nodes"),
+            serving,
+            node_sans,
+        ),
+    )
+    for identity in CLIENTS:
+        subject = _name(identity.common_name, identity.organization)
+        _write(
+            directory / identity.name,
+            *_leaf(ca_key, ca_cert, subject, ExtendedKeyUsageOID.CLIENT_AUTH),
+        )
+    service_accounts = _key()
+    (directory / "service-account.key").write_bytes(
+        service_accounts.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    (directory / "service-account.pub").write_bytes(
+        service_accounts.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
