@@ -57,7 +57,7 @@ def compose_command(engine: Engine) -> list[str]:
 @pytest.fixture(scope="module")
 def prometheus_image(engine: Engine) -> str:
     built = subprocess.run(
-        [tool("platform-images"), "prometheus", "--engine", engine.name],
+        [tool("platform-images"), "third-party", "prometheus", "--engine", engine.name],
         capture_output=True,
         text=True,
         timeout=1200,

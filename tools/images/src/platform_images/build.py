@@ -47,8 +47,19 @@ def tags_for(service: str, versions: Sequence[str]) -> list[str]:
     ]
 
 
-PROMETHEUS_CONTAINERFILE = REPO_ROOT / "deploy" / "containers" / "prometheus" / "Containerfile"
-PROMETHEUS_TAG = "localhost/platform-prometheus:debian"
+# Third-party images built from Debian's packages on the same base, for machines where the
+# upstream ones cannot be pulled: name -> (recipe, tag).
+THIRD_PARTY = {
+    "prometheus": (
+        REPO_ROOT / "deploy" / "containers" / "prometheus" / "Containerfile",
+        "localhost/platform-prometheus:debian",
+    ),
+    "curl": (
+        REPO_ROOT / "deploy" / "containers" / "curl" / "Containerfile",
+        "localhost/platform-curl:debian",
+    ),
+}
+PROMETHEUS_TAG = THIRD_PARTY["prometheus"][1]
 
 
 def build_image(
@@ -118,18 +129,19 @@ def build_one(
     )
 
 
-def build_prometheus(engine: Engine, base: str, progress: Callable[[str], None]) -> str:
-    """Prometheus from Debian's package on the same base, where prom/prometheus can't be pulled."""
+def build_third_party(engine: Engine, name: str, base: str, progress: Callable[[str], None]) -> str:
+    """One of THIRD_PARTY, from Debian's packages, where the upstream image can't be pulled."""
+    containerfile, tag = THIRD_PARTY[name]
     build_image(
         engine,
-        containerfile=PROMETHEUS_CONTAINERFILE,
-        tags=[PROMETHEUS_TAG],
+        containerfile=containerfile,
+        tags=[tag],
         build_args={"BASE_IMAGE": base},
-        labels={"org.opencontainers.image.title": "prometheus (Debian package)"},
-        log_name="prometheus",
+        labels={"org.opencontainers.image.title": f"{name} (Debian package)"},
+        log_name=name,
         progress=progress,
     )
-    return PROMETHEUS_TAG
+    return tag
 
 
 def write_report(base: str, base_info: dict[str, object], images: Sequence[BuiltImage]) -> Path:

@@ -86,19 +86,29 @@ def build_command(
     )
 
 
-@app.command("prometheus")
-def prometheus_command(
+@app.command("third-party")
+def third_party_command(
+    name: Annotated[
+        list[str] | None, typer.Argument(help="prometheus, curl (default: both)")
+    ] = None,
     engine_name: Annotated[str | None, typer.Option("--engine", help="docker or podman")] = None,
 ) -> None:
-    """Build localhost/platform-prometheus:debian from Debian's package (for PROMETHEUS_IMAGE)."""
+    """Build Prometheus (compose) and curl (helm test) images from Debian's packages."""
+    names = name or list(build.THIRD_PARTY)
+    unknown = sorted(set(names) - set(build.THIRD_PARTY))
+    if unknown:
+        fail(f"unknown image {', '.join(unknown)}: one of {', '.join(build.THIRD_PARTY)}")
     try:
         engine = detect(engine_name)
         base_image, how = base.resolve(engine, lambda line: console.print(f"  base: {line}"))
         console.print(f"base: {base_image} ({how})")
-        tag = build.build_prometheus(engine, base_image, lambda line: console.print(f"  {line}"))
+        for item in names:
+            tag = build.build_third_party(
+                engine, item, base_image, lambda line: console.print(f"  {line}")
+            )
+            console.print(f"{item}: {tag}")
     except EngineError as error:
         fail(str(error))
-    console.print(f"prometheus image: {tag}")
 
 
 @app.command("supply-chain")

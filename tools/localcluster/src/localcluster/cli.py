@@ -7,7 +7,7 @@ import time
 import typer
 from rich.console import Console
 
-from localcluster import cluster, paths
+from localcluster import cluster, offline_chart, paths
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 console = Console(highlight=False, soft_wrap=True)
@@ -40,6 +40,26 @@ def down() -> None:
         cluster.down(console.print)
     except cluster.ClusterError as error:
         _fail(str(error))
+
+
+@app.command("offline-chart")
+def offline_chart_command() -> None:
+    """Write .local/charts/platform: the umbrella chart without its remote dependencies."""
+    left_out = offline_chart.write()
+    console.print(
+        f"{offline_chart.TARGET.relative_to(paths.REPO_ROOT)}: charts/platform without "
+        f"{', '.join(left_out)} (not downloadable here; disabled in the local environment)"
+    )
+
+
+@app.command("load-images")
+def load_images_command() -> None:
+    """Import every tag of the images `make images` built into the node's containerd."""
+    try:
+        count = cluster.load_platform_images()
+    except cluster.ClusterError as error:
+        _fail(str(error))
+    console.print(f"imported {count} image tags into the node")
 
 
 @app.command()

@@ -144,6 +144,9 @@ def _write_bin_dir(tools: Tools) -> None:
         "helm": (
             f'export HELM_PLUGINS="{tools.helm_plugins}" HELM_CONFIG_HOME="{helm_home}/config" '
             f'HELM_CACHE_HOME="{helm_home}/cache" HELM_DATA_HOME="{helm_home}/data"\n'
+            # helm-diff 3.9 (the newest the proxy serves) renders with `helm template --validate
+            # --dry-run`, which Helm 4 refuses; its upgrade dry-run mode works with Helm 4.
+            "export HELM_DIFF_USE_UPGRADE_DRY_RUN=true\n"
             f'exec "{tools.helm}" "$@"'
         ),
         "helmfile": f'exec "{tools.helmfile}" "$@"',
@@ -303,6 +306,16 @@ def _start(tools: Tools, say: Say) -> None:
     )
     say("  CoreDNS ready")
     processes.save(started, phase="ready", started_at=time.time())
+
+
+def load_platform_images() -> int:
+    """(Re-)import the platform's image tags into the running node."""
+    if cluster_reason := healthy():
+        raise ClusterError(f"the local cluster is not running ({cluster_reason}): make cluster")
+    engine = images.engine()
+    tags = images.platform_image_tags(engine)
+    images.import_into_node(engine, tags)
+    return len(tags)
 
 
 def down(say: Say) -> bool:

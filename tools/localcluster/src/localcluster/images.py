@@ -9,7 +9,9 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from platform_images import base
 from platform_images.build import REPORT as BUILT_IMAGES
+from platform_images.build import THIRD_PARTY, build_third_party
 from platform_images.engine import Engine, EngineError, detect
 
 from localcluster import paths
@@ -47,10 +49,15 @@ def build_node_images(engine: Engine, coredns_binary: Path, coredns_tag: str) ->
 
 
 def platform_image_tags(engine: Engine) -> list[str]:
-    """Every tag of the images `make images` built (the chart's names among them)."""
+    """Every tag of the images `make images` built (the chart's names), and the test image."""
     if not BUILT_IMAGES.is_file():
         raise EngineError("no platform images built yet: run `make images` first")
-    tags: list[str] = []
+    # sh and curl for the chart's `helm test` Jobs (environments/local.yaml testImage).
+    curl_tag = THIRD_PARTY["curl"][1]
+    if not engine.image_exists(curl_tag):
+        base_image, _ = base.resolve(engine, lambda _line: None)
+        build_third_party(engine, "curl", base_image, lambda _line: None)
+    tags: list[str] = [curl_tag]
     for image in json.loads(BUILT_IMAGES.read_text())["images"]:
         inspected = json.loads(engine.run("image", "inspect", image["image_id"]).stdout)[0]
         tags += [t for t in inspected.get("RepoTags") or [] if not t.startswith("localhost/")]
