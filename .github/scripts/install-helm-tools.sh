@@ -6,7 +6,7 @@ set -euo pipefail
 
 HELM_VERSION="v4.2.3"
 HELM_SHA256="e9b88b4ee95b18c706839c28d3a0220e5bc470e9cd9262410c90793c45ff8b7c"
-HELMFILE_VERSION="1.2.3"
+HELMFILE_VERSION="1.8.0"
 
 bin_dir="${HOME}/.local/bin"
 work_dir="$(mktemp -d)"

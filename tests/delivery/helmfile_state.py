@@ -24,7 +24,7 @@ from tests.support.helm_render import merge_values
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HELMFILE = REPO_ROOT / "helmfile.yaml"
 ENVIRONMENTS_DIR = REPO_ROOT / "environments"
-ENVIRONMENTS = ("dev", "staging", "prod", "kind")
+ENVIRONMENTS = ("dev", "staging", "prod", "kind", "local")
 
 
 def helmfile_documents() -> list[dict[str, Any]]:

@@ -145,9 +145,11 @@ def test_environment_file_decides_colors_versions_and_size(
 def test_monitoring_external_switches_bundled_for_operator_objects(
     environment: str, rendered: dict[str, list[Object]]
 ) -> None:
-    external = state_values(environment)["monitoring"]["external"]
+    monitoring = state_values(environment)["monitoring"]
+    external, bundled = monitoring["external"], monitoring["bundled"]
+    assert not (external and bundled), "bundled and external monitoring are exclusive"
     values = chart_values(environment)
-    assert values["prometheus"]["enabled"] is values["grafana"]["enabled"] is (not external)
+    assert values["prometheus"]["enabled"] is values["grafana"]["enabled"] is bundled
     kinds = {obj["kind"] for obj in rendered[environment]}
     assert ({"PodMonitor", "PrometheusRule"} <= kinds) is external
 

@@ -35,7 +35,7 @@ def test_helmfile_is_plain_yaml_with_environments_and_releases_in_separate_docum
     assert with_environments[0] < with_releases[0]
 
 
-def test_the_four_environments_are_defined() -> None:
+def test_the_five_environments_are_defined() -> None:
     assert tuple(helmfile_section("environments")) == ENVIRONMENTS
 
 
@@ -56,7 +56,22 @@ def test_each_environment_installs_one_release_in_its_own_namespace(environment:
     release = environment_release(environment)
     assert release.name == "platform"
     assert release.namespace == f"platform-{environment}"
-    assert release.chart == PLATFORM_CHART
+    if environment != "local":
+        assert release.chart == PLATFORM_CHART
+        return
+    # The local cluster installs the offline copy its prepare hook writes (docs/runbook.md).
+    from localcluster.offline_chart import TARGET
+
+    assert release.chart == TARGET
+    (spec,) = [r for r in helmfile_section("releases") if r["namespace"] == "platform-local"]
+    assert spec["hooks"] == [
+        {
+            "events": ["prepare"],
+            "showlogs": True,
+            "command": ".venv/bin/localcluster",
+            "args": ["offline-chart"],
+        }
+    ]
 
 
 def test_releases_create_their_namespace_and_keep_a_rollback_history() -> None:

@@ -138,8 +138,9 @@ def test_ci_lints_tests_and_builds_changed_services_per_service_cache() -> None:
     lint = steps_text(jobs["lint"])
     assert "ruff check" in lint and "ruff format --check" in lint
     assert "hadolint apps/*/Dockerfile" in lint
-    for environment in ENVIRONMENTS:
-        assert environment in lint  # helmfile lint, once per environment
+    # helmfile lint, once per shared environment (local lints where it runs: the cluster tier).
+    for environment in (e for e in ENVIRONMENTS if e != "local"):
+        assert environment in lint
     assert "make test" in steps_text(jobs["test"])
 
     filters = yaml.safe_load(
@@ -178,7 +179,9 @@ def test_ci_lints_tests_and_builds_changed_services_per_service_cache() -> None:
 def test_deploy_dispatch_runs_platformctl_one_environment_at_a_time() -> None:
     deploy = load("deploy.yml")
     inputs = trigger(deploy)["workflow_dispatch"]["inputs"]
-    assert inputs["environment"]["options"] == [e for e in ENVIRONMENTS if e != "kind"]
+    assert inputs["environment"]["options"] == [
+        e for e in ENVIRONMENTS if e not in ("kind", "local")
+    ]
     assert inputs["action"]["options"] == ["deploy", "promote", "rollback"]
     assert inputs["service"]["options"] == ["all", *SERVICES]
     assert {"version", "to_revision"} <= set(inputs)
@@ -223,16 +226,18 @@ def test_e2e_kind_matches_the_kind_environment() -> None:
     assert kind_action["with"]["cluster_name"] == "${{ env.CLUSTER }}"
     # kind names the kube context kind-<cluster>: the context helmfile's kind env insists on.
     assert f"kind-{env['CLUSTER']}" == helmfile_section("environments")["kind"]["kubeContext"]
-    run = steps_text(e2e["jobs"]["e2e"])
+    # The steps live in the one scenario script the local cluster's tier runs too.
+    assert ".github/e2e/runbook.sh" in steps_text(e2e["jobs"]["e2e"])
+    scenario = (GITHUB_DIR / "e2e" / "runbook.sh").read_text()
     for command in (
-        "helmfile --environment kind apply",
+        'helmfile --environment "${ENVIRONMENT}" apply',
         'helm test platform --namespace "${NAMESPACE}"',
-        'helm rollback platform "${REVISION}"',
-        "kubectl apply -f .github/e2e/k6-zero-downtime-job.yaml",
+        'helm rollback platform "${before_promotion}"',
+        ".github/e2e/k6-zero-downtime-job.yaml | kubectl apply -f -",
         'delete pod "${pod}"',
         'test "${code}" = "0"',
     ):
-        assert command in run
+        assert command in scenario, command
     # Every script the workflows call exists.
     for workflow in WORKFLOWS:
         for script in re.findall(r"\.github/[\w/.-]+\.(?:sh|yaml)", workflow.read_text()):

@@ -230,6 +230,8 @@ def _start(tools: Tools, say: Say) -> None:
         "--kubelet-client-certificate", str(pkd / "apiserver-kubelet-client.crt"),
         "--kubelet-client-key", str(pkd / "apiserver-kubelet-client.key"),
         "--kubelet-certificate-authority", str(pkd / "ca.crt"),
+        # No DNS knows the node's name: reach the kubelet (logs, exec) by its IP.
+        "--kubelet-preferred-address-types", "InternalIP",
         "--service-account-key-file", str(pkd / "service-account.pub"),
         "--service-account-signing-key-file", str(pkd / "service-account.key"),
         "--service-account-issuer", "https://kubernetes.default.svc.cluster.local",

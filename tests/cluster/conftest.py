@@ -1,0 +1,60 @@
+"""The cluster tier: a real single-node Kubernetes from `localcluster up` (make cluster).
+
+It runs wherever the machine allows it (Linux, root, a container engine); elsewhere every test
+here skips with one line saying why. A cluster that was already running is used and left
+running; one this session started is stopped at the end, so nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from localcluster import paths
+from platform_images.engine import EngineError, detect
+
+from tests.support.tools import tool
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _unavailable() -> str | None:
+    if not sys.platform.startswith("linux"):
+        return "needs Linux (network namespaces, containerd, the kubelet)"
+    if os.geteuid() != 0:
+        return "needs root (network namespaces, containerd, the kubelet)"
+    try:
+        detect()
+    except EngineError as error:
+        return f"needs a container engine to build the node's images: {error}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def cluster(images) -> Iterator[dict[str, str]]:
+    """The running cluster's environment (PATH with helm/helmfile/kubectl, KUBECONFIG)."""
+    reason = _unavailable()
+    if reason:
+        pytest.skip(reason)
+    was_running = (
+        subprocess.run([tool("localcluster"), "status"], capture_output=True).returncode == 0
+    )
+    started = time.monotonic()
+    up = subprocess.run([tool("localcluster"), "up"], capture_output=True, text=True, timeout=3600)
+    assert up.returncode == 0, up.stdout + up.stderr
+    print(f"\nlocalcluster up: {time.monotonic() - started:.0f} s\n{up.stdout.strip()}")
+    env = {
+        **os.environ,
+        "PATH": f"{paths.BIN_DIR}:{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "KUBECONFIG": str(paths.KUBECONFIG),
+    }
+    try:
+        yield env
+    finally:
+        if not was_running:
+            subprocess.run([tool("localcluster"), "down"], capture_output=True, timeout=300)
