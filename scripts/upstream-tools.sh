@@ -103,6 +103,17 @@ build_tool() {
   built+=("${name} ${version} ($(elapsed "${start}"))")
 }
 
+# build_main OUT VERSION MODULE PACKAGE BINARY [LDFLAGS]: a main package of MODULE@VERSION,
+# built from a wrapper module (local-path replaces resolved to the same release).
+build_main() {
+  local out="$1" version="$2" module="$3" package="$4" binary="$5" ldflags="${6:-}"
+  wrapper_module "${out}/src" "${module}" "${version}" "${version}"
+  (cd "${out}/src" && go get "${package}@${version}" >/dev/null 2>"${out}/get.log") ||
+    { cat "${out}/get.log" >&2; return 1; }
+  (cd "${out}/src" && go_build_with_progress "${binary}" "${out}/build.log" -trimpath \
+    -ldflags "-s -w ${ldflags}" -o "${out}/bin/${binary}" "${package}")
+}
+
 build_kubernetes() {
   local out="$1" version="$2"
   local minor="${version#v1.}"
@@ -123,21 +134,11 @@ build_kubernetes() {
 }
 
 build_etcd() {
-  local out="$1" version="$2"
-  wrapper_module "${out}/src" go.etcd.io/etcd/server/v3 "${version}" "${version}"
-  (cd "${out}/src" && go get "go.etcd.io/etcd/server/v3@${version}" >/dev/null 2>"${out}/get.log") ||
-    { cat "${out}/get.log" >&2; return 1; }
-  (cd "${out}/src" && go_build_with_progress etcd "${out}/build.log" -trimpath -ldflags "-s -w" \
-    -o "${out}/bin/etcd" go.etcd.io/etcd/server/v3)
+  build_main "$1" "$2" go.etcd.io/etcd/server/v3 go.etcd.io/etcd/server/v3 etcd
 }
 
 build_coredns() {
-  local out="$1" version="$2"
-  wrapper_module "${out}/src" github.com/coredns/coredns "${version}" "${version}"
-  (cd "${out}/src" && go get "github.com/coredns/coredns@${version}" >/dev/null 2>"${out}/get.log") ||
-    { cat "${out}/get.log" >&2; return 1; }
-  (cd "${out}/src" && go_build_with_progress coredns "${out}/build.log" -trimpath -ldflags "-s -w" \
-    -o "${out}/bin/coredns" github.com/coredns/coredns)
+  build_main "$1" "$2" github.com/coredns/coredns github.com/coredns/coredns coredns
 }
 
 build_helm() {
@@ -148,13 +149,8 @@ build_helm() {
 }
 
 build_helmfile() {
-  local out="$1" version="$2"
-  wrapper_module "${out}/src" github.com/helmfile/helmfile "${version}" "${version}"
-  (cd "${out}/src" && go get "github.com/helmfile/helmfile@${version}" >/dev/null 2>"${out}/get.log") ||
-    { cat "${out}/get.log" >&2; return 1; }
-  (cd "${out}/src" && go_build_with_progress helmfile "${out}/build.log" -trimpath \
-    -ldflags "-s -w -X go.szostok.io/version.version=${version#v}" \
-    -o "${out}/bin/helmfile" github.com/helmfile/helmfile)
+  build_main "$1" "$2" github.com/helmfile/helmfile github.com/helmfile/helmfile helmfile \
+    "-X go.szostok.io/version.version=${2#v}"
 }
 
 # helm-diff installs offline as a plugin directory: its plugin.yaml plus the binary in bin/.
@@ -182,32 +178,19 @@ build_helm_diff() {
 }
 
 build_syft() {
-  local out="$1" version="$2"
-  wrapper_module "${out}/src" github.com/anchore/syft "${version}" "${version}"
-  (cd "${out}/src" && go get "github.com/anchore/syft/cmd/syft@${version}" >/dev/null 2>"${out}/get.log") ||
-    { cat "${out}/get.log" >&2; return 1; }
-  (cd "${out}/src" && go_build_with_progress syft "${out}/build.log" -trimpath \
-    -ldflags "-s -w -X main.version=${version#v}" -o "${out}/bin/syft" github.com/anchore/syft/cmd/syft)
+  build_main "$1" "$2" github.com/anchore/syft github.com/anchore/syft/cmd/syft syft \
+    "-X main.version=${2#v}"
 }
 
 build_registry() {
-  local out="$1" version="$2"
-  wrapper_module "${out}/src" github.com/distribution/distribution/v3 "${version}" "${version}"
-  (cd "${out}/src" && go get "github.com/distribution/distribution/v3/cmd/registry@${version}" \
-    >/dev/null 2>"${out}/get.log") || { cat "${out}/get.log" >&2; return 1; }
-  (cd "${out}/src" && go_build_with_progress registry "${out}/build.log" -trimpath \
-    -ldflags "-s -w -X github.com/distribution/distribution/v3/version.version=${version}" \
-    -o "${out}/bin/registry" github.com/distribution/distribution/v3/cmd/registry)
+  build_main "$1" "$2" github.com/distribution/distribution/v3 \
+    github.com/distribution/distribution/v3/cmd/registry registry \
+    "-X github.com/distribution/distribution/v3/version.version=$2"
 }
 
 build_cosign() {
-  local out="$1" version="$2"
-  wrapper_module "${out}/src" github.com/sigstore/cosign/v3 "${version}" "${version}"
-  (cd "${out}/src" && go get "github.com/sigstore/cosign/v3/cmd/cosign@${version}" \
-    >/dev/null 2>"${out}/get.log") || { cat "${out}/get.log" >&2; return 1; }
-  (cd "${out}/src" && go_build_with_progress cosign "${out}/build.log" -trimpath \
-    -ldflags "-s -w -X sigs.k8s.io/release-utils/version.gitVersion=${version}" \
-    -o "${out}/bin/cosign" github.com/sigstore/cosign/v3/cmd/cosign)
+  build_main "$1" "$2" github.com/sigstore/cosign/v3 github.com/sigstore/cosign/v3/cmd/cosign cosign \
+    "-X sigs.k8s.io/release-utils/version.gitVersion=$2"
 }
 
 for group in "$@"; do
