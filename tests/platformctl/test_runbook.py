@@ -61,6 +61,10 @@ BAD_INPUT = [
     (("promote", "orders"), 2, "nothing to promote for orders"),
     (("rollback", "orders"), 2, "nothing to roll back to for orders"),
     (("status", "-e", "mars"), 2, "unknown environment 'mars'"),
+    # Not an image tag: refused on both backends before anything changes.
+    (("deploy", "orders", "--version", "../../x"), 2, "version '../../x' is not a valid image tag"),
+    (("deploy", "orders", "--version", "../../x", "-e", "staging"), 2,
+     "version '../../x' is not a valid image tag"),
 ]  # fmt: skip
 
 

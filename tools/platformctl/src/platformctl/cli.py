@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sys
 from contextlib import ExitStack
@@ -192,6 +193,10 @@ def status(
     console.print(output.status_table(views))
 
 
+# The OCI distribution spec's tag grammar.
+IMAGE_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+
+
 @app.command()
 def deploy(
     service: ServiceArg,
@@ -204,6 +209,14 @@ def deploy(
 ) -> None:
     """Start VERSION in the idle color, wait until ready, smoke-test it via the preview port."""
     services = services_or_exit(service)
+    # The version becomes an image tag on Kubernetes and a label locally: refuse what no
+    # registry would accept (e.g. "../../x") before anything changes, on either backend.
+    if not IMAGE_TAG.fullmatch(version):
+        raise fail(
+            f"version {version!r} is not a valid image tag "
+            "(letters, digits, '_', '.', '-'; at most 128; not starting with '.' or '-')",
+            2,
+        )
     try:
         faults = parse_faults(fault)
     except FaultSpecError as exc:
