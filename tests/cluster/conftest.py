@@ -2,7 +2,8 @@
 
 It runs wherever the machine allows it (Linux, root, a container engine); elsewhere every test
 here skips with one line saying why. A cluster that was already running is used and left
-running; one this session started is stopped at the end, so nothing is left behind.
+running; one these tests started is stopped when they end, so the rest of the suite does not
+share two cores with an idle cluster and nothing is left behind.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def _unavailable() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def cluster(images) -> Iterator[dict[str, str]]:
     """The running cluster's environment (PATH with helm/helmfile/kubectl, KUBECONFIG)."""
     reason = _unavailable()
