@@ -334,11 +334,19 @@ def down(say: Say) -> bool:
 
 
 def _container_pids() -> list[int]:
-    """The pids of the containers and shims this cluster's containerd started (its pid files)."""
+    """The containers and shims this cluster's containerd started: the pids in its task pid
+    files, and the shims, whose working directory is their bundle in our state directory."""
+    task_root = paths.RUN_DIR / "containerd" / "io.containerd.runtime.v2.task"
     pids = []
-    for pid_file in (paths.RUN_DIR / "containerd").glob("io.containerd.runtime.v2.task/*/*/*.pid"):
+    for pid_file in task_root.glob("*/*/*.pid"):
         with contextlib.suppress(ValueError, OSError):
             pids.append(int(pid_file.read_text().strip()))
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if os.readlink(proc / "cwd").startswith(f"{task_root}/"):
+                pids.append(int(proc.name))
     return pids
 
 
@@ -361,6 +369,10 @@ def _down(keep_logs: bool = False, say: Say = lambda _m: None) -> None:
     for name in ("containerd", "kube-apiserver", "etcd"):
         if name in by_name:
             by_name[name].stop()
+    # Shims outlive containerd: stop those still in our state directory.
+    for pid in _container_pids():
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, 9)
     _unmount_under(paths.DATA_DIR, paths.RUN_DIR)
     network.delete()
     for directory in (paths.DATA_DIR, paths.RUN_DIR, paths.PKI_DIR, paths.CONFIG_DIR):
