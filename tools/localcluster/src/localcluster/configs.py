@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import yaml
 
@@ -154,6 +153,3 @@ def write_all() -> None:
     (directory / "resolv.conf").write_text(f"nameserver {paths.DNS_SERVICE_IP}\n")
     paths.KUBECONFIG.write_text(yaml.safe_dump(kubeconfig("admin")))
 
-
-def config_path(name: str) -> Path:
-    return paths.CONFIG_DIR / name
