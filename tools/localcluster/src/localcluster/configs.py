@@ -152,4 +152,3 @@ def write_all() -> None:
     # Pods with dnsPolicy Default get this; cluster pods use CoreDNS (clusterDNS above).
     (directory / "resolv.conf").write_text(f"nameserver {paths.DNS_SERVICE_IP}\n")
     paths.KUBECONFIG.write_text(yaml.safe_dump(kubeconfig("admin")))
-
