@@ -29,6 +29,7 @@ def write(results: dict[str, Any], docs: Path) -> Path:
             sections.append(render(results[name], images))
         else:
             sections.append(f"## {name}\n\nNot measured in the last run.\n")
+    sections.append(_profiles())
     sections.append(_limits())
     page = docs / "performance.md"
     page.write_text("\n".join(sections))
@@ -390,6 +391,30 @@ def _colors(section: dict[str, Any]) -> str:
         seen = sorted(set(colors.get(step, {}).values()))
         steps.append(f"{step.replace('_', ' ')}: {'/'.join(seen) or '?'}")
     return "; ".join(steps)
+
+
+def _profiles() -> str:
+    return """## Profiles behind fixes outside the benchmarks
+
+**Readiness probes built a client each (2026-11-29).** `tests/platformctl/test_zero_downtime.py`
+(k6 at 100/s + 10/s through the live ports during `deploy all`, `promote all`, `rollback all`)
+began failing: p95 6-15 s, up to 105 dropped iterations, new colors ready after 18-25 s. With
+the same load and no deploy, p95 was 25 ms. `py-spy record` on the `deploy` CLI and on the
+supervisor during `deploy all` (10 s each, 718 and 746 samples) put 92 % and 86 % of their
+samples in `ssl.create_default_context`, under `httpx.Client.__init__`: every readiness probe
+built a new client, and each one loads the CA bundle (46 ms of CPU for this machine's 144
+certificates, `python -c 'import ssl; ssl.create_default_context()'`, ten runs), so the two
+processes took most of a core from the live colors. The machine's CA bundle had grown; the
+code was the same at the last green run. Now every loopback call in the local runtime goes
+through one client per process (`platformctl/local/loopback.py`). Same test, same machine:
+
+| | p95 / p99 (100/s) | dropped | new colors ready after | runbook |
+|---|---:|---:|---:|---:|
+| a new client per probe | 6044 / 11656 ms | 0-105 | 18.3-25.6 s | 47-56 s |
+| one client per process | 28.7 / 76.7 ms | 0 | 6.0 s | 34.2 s |
+
+Reproduce: `.venv/bin/pytest -s tests/platformctl/test_zero_downtime.py` (prints the figures).
+"""
 
 
 def _limits() -> str:

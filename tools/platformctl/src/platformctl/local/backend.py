@@ -11,7 +11,7 @@ import httpx
 
 from platformctl.backend import BackendError, ColorView, ServiceView
 from platformctl.catalog import SERVICES
-from platformctl.local import caddy
+from platformctl.local import caddy, loopback
 from platformctl.local.processes import pid_alive
 from platformctl.local.state import PlatformState, StateStore
 from platformctl.paths import Home
@@ -194,27 +194,29 @@ class LocalBackend:
         """Return once each stable port answers from the new color (caddy's response header)."""
         deadline = time.monotonic() + timeout
         waiting = dict(stable)
-        with httpx.Client(timeout=PROBE_TIMEOUT) as client:
-            while waiting:
-                for name, port in list(waiting.items()):
-                    try:
-                        response = client.get(f"http://127.0.0.1:{port}/readyz")
-                    except httpx.HTTPError:
-                        continue
-                    if response.headers.get(caddy.COLOR_HEADER) == targets[name]:
-                        del waiting[name]
-                if waiting and time.monotonic() > deadline:
-                    raise BackendError(f"live traffic did not reach the new color: {waiting}")
-                if waiting:
-                    time.sleep(0.01)
+        client = loopback.client()
+        while waiting:
+            for name, port in list(waiting.items()):
+                try:
+                    response = client.get(f"http://127.0.0.1:{port}/readyz", timeout=PROBE_TIMEOUT)
+                except httpx.HTTPError:
+                    continue
+                if response.headers.get(caddy.COLOR_HEADER) == targets[name]:
+                    del waiting[name]
+            if waiting and time.monotonic() > deadline:
+                raise BackendError(f"live traffic did not reach the new color: {waiting}")
+            if waiting:
+                time.sleep(0.01)
 
 
 def _probe_ready(ports: Sequence[int]) -> dict[int, bool]:
     ready = {}
-    with httpx.Client(timeout=PROBE_TIMEOUT) as client:
-        for port in ports:
-            try:
-                ready[port] = client.get(f"http://127.0.0.1:{port}/readyz").status_code == 200
-            except httpx.HTTPError:
-                ready[port] = False
+    client = loopback.client()
+    for port in ports:
+        try:
+            response = client.get(f"http://127.0.0.1:{port}/readyz", timeout=PROBE_TIMEOUT)
+        except httpx.HTTPError:
+            ready[port] = False
+        else:
+            ready[port] = response.status_code == 200
     return ready

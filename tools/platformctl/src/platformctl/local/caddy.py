@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from platformctl.catalog import COLORS, SERVICES, other_color
+from platformctl.local import loopback
 from platformctl.local.state import PlatformState
 
 GRACE_PERIOD = "15s"
@@ -178,7 +179,7 @@ class CaddyAdmin:
         """Apply a whole config; returns the seconds caddy took."""
         started = time.perf_counter()
         try:
-            response = httpx.post(f"{self.base_url}/load", json=config, timeout=20)
+            response = loopback.client().post(f"{self.base_url}/load", json=config, timeout=20)
         except httpx.HTTPError as exc:
             raise ProxyError(f"caddy admin API at {self.base_url} is unreachable: {exc}") from exc
         if response.status_code != 200:
@@ -187,6 +188,6 @@ class CaddyAdmin:
 
     def is_up(self) -> bool:
         try:
-            return httpx.get(f"{self.base_url}/config/", timeout=1).status_code == 200
+            return loopback.client().get(f"{self.base_url}/config/", timeout=1).status_code == 200
         except httpx.HTTPError:
             return False

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 
 from platformctl.catalog import SERVICES, app_factory, env_name, fault_env, settings_class
+from platformctl.local import loopback
 from platformctl.local.state import ColorState, PlatformState
 from platformctl.paths import Home
 
@@ -197,9 +198,10 @@ class InstanceProcess(ManagedProcess):
 
 def _ready(port: int) -> bool:
     try:
-        return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=0.2).status_code == 200
+        response = loopback.client().get(f"http://127.0.0.1:{port}/readyz", timeout=0.2)
     except httpx.HTTPError:
         return False
+    return response.status_code == 200
 
 
 def stop_all(processes: list[ManagedProcess], grace_seconds: float) -> None:

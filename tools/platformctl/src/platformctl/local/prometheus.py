@@ -15,10 +15,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import httpx
 import yaml
 
 from platformctl.catalog import SERVICES
+from platformctl.local import loopback
 from platformctl.local.state import PlatformState
 from platformctl.paths import Home, repo_root
 
@@ -62,7 +62,7 @@ def write_live_color(live: Mapping[str, str], home: Home) -> Path:
 
 def reload(port: int) -> None:
     """Ask Prometheus to re-read its config and rule files (``--web.enable-lifecycle``)."""
-    httpx.post(f"http://127.0.0.1:{port}/-/reload", timeout=5).raise_for_status()
+    loopback.client().post(f"http://127.0.0.1:{port}/-/reload", timeout=5).raise_for_status()
 
 
 def render_config(state: PlatformState, home: Home, rules: list[Path]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ import httpx
 
 from platformctl.backend import BackendError
 from platformctl.catalog import SERVICES
+from platformctl.local import loopback
 from platformctl.local.backend import LocalBackend
 from platformctl.local.processes import kill_stale, pid_alive
 from platformctl.local.state import PlatformState, Ports, RuntimeSettings, StateStore
@@ -113,7 +114,7 @@ def wait_platform_ready(backend: LocalBackend, timeout: float) -> None:
     prometheus = f"http://127.0.0.1:{state.ports.prometheus}/-/ready"
     while time.monotonic() < deadline:
         try:
-            if httpx.get(prometheus, timeout=1).status_code == 200:
+            if loopback.client().get(prometheus, timeout=1).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
