@@ -116,12 +116,19 @@ def supply_chain_command(
     registry: Annotated[
         str | None, typer.Option(help="push here (host:port) instead of a loopback registry")
     ] = None,
+    service: Annotated[
+        list[str] | None, typer.Option(help="only this service's image (repeatable)")
+    ] = None,
     engine_name: Annotated[str | None, typer.Option("--engine", help="docker or podman")] = None,
 ) -> None:
     """Push the built images, pull them back by digest, SBOM, sign, attest and verify each."""
     if not build.REPORT.is_file():
         fail(f"no images built yet ({build.REPORT.relative_to(build.REPO_ROOT)}): run make images")
-    built = json.loads(build.REPORT.read_text())["images"]
+    wanted = _services(service)
+    built = [i for i in json.loads(build.REPORT.read_text())["images"] if i["service"] in wanted]
+    missing = sorted(set(wanted) - {image["service"] for image in built})
+    if missing:
+        fail(f"no built image for {', '.join(missing)}: run make images")
     started = time.monotonic()
     try:
         engine = detect(engine_name)

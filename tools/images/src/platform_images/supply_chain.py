@@ -20,9 +20,9 @@ from pathlib import Path
 
 import httpx
 
+from platform_images import upstream_tools
 from platform_images.engine import REPO_ROOT, Engine, EngineError
 
-TOOLS_SCRIPT = REPO_ROOT / "scripts" / "upstream-tools.sh"
 WORK_DIR = REPO_ROOT / ".local" / "supply-chain"
 REPORT = WORK_DIR / "report.json"
 
@@ -48,26 +48,16 @@ class Tools:
 
 def build_tools(say: Callable[[str], None]) -> Tools:
     """Build (first run) or reuse the pinned syft, registry and cosign; print the summary."""
-    result = subprocess.run(
-        ["bash", str(TOOLS_SCRIPT), "supply-chain"], capture_output=True, text=True, timeout=3600
-    )
-    if result.returncode != 0:
-        raise EngineError(f"building the supply-chain tools failed: {result.stderr.strip()[-500:]}")
-    say(result.stdout.strip().splitlines()[-1])
-    cache = Path(
-        subprocess.run(
-            ["bash", str(TOOLS_SCRIPT), "--print-dir"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    )
-    versions = dict(
-        line.split("=", 1)
-        for line in (TOOLS_SCRIPT.with_suffix(".env")).read_text().splitlines()
-        if "=" in line and not line.startswith("#")
-    )
+    lines: list[str] = []
+    try:
+        tools = upstream_tools.build("supply-chain", lines.append)
+    except upstream_tools.ToolsError as error:
+        raise EngineError(str(error)) from None
+    say(lines[-1] if lines else "supply-chain tools ready")
     return Tools(
-        syft=cache / f"syft-{versions['SYFT_VERSION']}" / "bin" / "syft",
-        registry=cache / f"registry-{versions['REGISTRY_VERSION']}" / "bin" / "registry",
-        cosign=cache / f"cosign-{versions['COSIGN_VERSION']}" / "bin" / "cosign",
+        syft=tools.binary("syft"),
+        registry=tools.binary("registry"),
+        cosign=tools.binary("cosign"),
     )
 
 
@@ -150,16 +140,8 @@ COSIGN_OFFLINE_SIGN = ["--use-signing-config=false", "--tlog-upload=false"]
 COSIGN_REGISTRY = ["--allow-http-registry", "--allow-insecure-registry"]
 
 
-def ship(
-    engine: Engine,
-    tools: Tools,
-    keys: KeyPair,
-    registry: str,
-    service: str,
-    image: str,
-    version: str,
-) -> Shipped:
-    started = time.monotonic()
+def push(engine: Engine, registry: str, service: str, image: str, version: str) -> str:
+    """Push ``image`` and pull it back by digest; returns ``registry/platform-<svc>@sha256:``."""
     target = f"{registry}/platform-{service}:{version}"
     if engine.name == "docker":  # docker pushes a tag and records the digest it got
         engine.run("tag", image, target)
@@ -171,12 +153,36 @@ def ship(
         engine.run("push", "--tls-verify=false", "--digestfile", str(digest_file), image, target)
         digest = digest_file.read_text().strip()
     reference = f"{registry}/platform-{service}@{digest}"
-
     engine.run(
         "pull", "--quiet", *(["--tls-verify=false"] if engine.name == "podman" else []), reference
     )
-    pulled = json.loads(engine.run("image", "inspect", reference).stdout)[0]["Id"]
-    local = json.loads(engine.run("image", "inspect", image).stdout)[0]["Id"]
+    return reference
+
+
+def image_id(engine: Engine, reference: str) -> str:
+    return json.loads(engine.run("image", "inspect", reference).stdout)[0]["Id"]
+
+
+def sign(tools: Tools, keys: KeyPair, reference: str, what: str) -> None:
+    run_tool(
+        [str(tools.cosign), "sign", "--yes", "--key", str(keys.private), *COSIGN_OFFLINE_SIGN,
+         *COSIGN_REGISTRY, reference],
+        f"cosign sign {what}", {"COSIGN_PASSWORD": keys.password},
+    )  # fmt: skip
+
+
+def ship(
+    engine: Engine,
+    tools: Tools,
+    keys: KeyPair,
+    registry: str,
+    service: str,
+    image: str,
+    version: str,
+) -> Shipped:
+    started = time.monotonic()
+    reference = push(engine, registry, service, image, version)
+    pulled, local = image_id(engine, reference), image_id(engine, image)
     if pulled != local:
         raise EngineError(f"{reference} pulled back as {pulled[:12]}, not {local[:12]}")
 
@@ -189,17 +195,12 @@ def ship(
     )
     packages = len(json.loads(sbom.read_text())["packages"])
 
-    signing = {"COSIGN_PASSWORD": keys.password}
     cosign = str(tools.cosign)
-    run_tool(
-        [cosign, "sign", "--yes", "--key", str(keys.private), *COSIGN_OFFLINE_SIGN,
-         *COSIGN_REGISTRY, reference],
-        f"cosign sign {service}", signing,
-    )  # fmt: skip
+    sign(tools, keys, reference, service)
     run_tool(
         [cosign, "attest", "--yes", "--key", str(keys.private), "--type", "spdxjson",
          "--predicate", str(sbom), *COSIGN_OFFLINE_SIGN, *COSIGN_REGISTRY, reference],
-        f"cosign attest {service}", signing,
+        f"cosign attest {service}", {"COSIGN_PASSWORD": keys.password},
     )  # fmt: skip
     verify = [cosign, "verify", "--key", str(keys.public), "--insecure-ignore-tlog"]
     run_tool([*verify, *COSIGN_REGISTRY, reference], f"cosign verify {service}")

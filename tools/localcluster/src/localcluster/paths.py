@@ -21,7 +21,6 @@ STATE_FILE = STATE_DIR / "state.json"
 DATA_DIR = Path("/var/lib/platform-cluster")
 RUN_DIR = Path("/run/platform-cluster")
 CONTAINERD_SOCKET = RUN_DIR / "containerd" / "containerd.sock"
-TOOLS_SCRIPT = REPO_ROOT / "scripts" / "upstream-tools.sh"
 MANIFESTS = Path(__file__).with_name("manifests")
 PAUSE_SOURCE = REPO_ROOT / "tools" / "localcluster" / "pause"
 
