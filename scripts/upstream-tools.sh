@@ -177,6 +177,15 @@ build_helm_diff() {
   chmod u+w "${out}/plugin/diff/plugin.yaml"
 }
 
+# Debian's prometheus is built without Kubernetes service discovery; the local cluster's
+# Prometheus needs it. Only that SD is compiled in (the build tags of plugins/), which leaves
+# out the cloud SDKs; the web UI's assets are not embedded (the API is what is used).
+build_prometheus() {
+  GOFLAGS="${GOFLAGS} -tags=remove_all_sd,enable_kubernetes_sd" build_main "$1" "$2" \
+    github.com/prometheus/prometheus github.com/prometheus/prometheus/cmd/prometheus prometheus \
+    "-X github.com/prometheus/common/version.Version=${PROMETHEUS_RELEASE}"
+}
+
 build_syft() {
   build_main "$1" "$2" github.com/anchore/syft github.com/anchore/syft/cmd/syft syft \
     "-X main.version=${2#v}"
@@ -202,6 +211,7 @@ for group in "$@"; do
       build_tool helm "${HELM_VERSION}" build_helm
       build_tool helmfile "${HELMFILE_VERSION}" build_helmfile
       build_tool helm-diff "${HELM_DIFF_VERSION}" build_helm_diff
+      build_tool prometheus "${PROMETHEUS_VERSION}" build_prometheus
       ;;
     supply-chain)
       build_tool syft "${SYFT_VERSION}" build_syft

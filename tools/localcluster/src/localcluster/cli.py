@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import shlex
 import time
 
 import typer
 from rich.console import Console
 
-from localcluster import cluster, offline_chart, paths
+from localcluster import access, cluster, offline_chart, paths
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 console = Console(highlight=False, soft_wrap=True)
@@ -71,3 +72,13 @@ def status() -> None:
     console.print(
         f"the local cluster is running: node {paths.NODE_NAME} Ready, KUBECONFIG={paths.KUBECONFIG}"
     )
+
+
+@app.command()
+def env() -> None:
+    """Print the exports that wire helm, helmfile, kubectl and `platformctl -e local` to the
+    cluster: eval "$(.venv/bin/localcluster env)"."""
+    variables = {"PATH": f"{paths.BIN_DIR}:$PATH", **access.environment()}
+    for name, value in variables.items():
+        quoted = f'"{value}"' if name == "PATH" else shlex.quote(value)
+        print(f"export {name}={quoted}")

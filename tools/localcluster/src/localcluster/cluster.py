@@ -2,7 +2,8 @@
 
 up: the pinned tools (built once), the node's network namespace, PKI and configs, then
 containerd, etcd, kube-apiserver, kube-controller-manager, kube-scheduler, the kubelet and
-kube-proxy, the node's images, and CoreDNS; it returns once the node is Ready and DNS answers.
+kube-proxy, the node's images, CoreDNS, the platform's Secrets and a Prometheus watching the
+node; it returns once the node is Ready, DNS answers and Prometheus is ready.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from localcluster import configs, images, network, paths, pki, processes
+from platform_images import upstream_tools
+
+from localcluster import access, configs, images, monitoring, network, paths, pki, processes
 
 Say = Callable[[str], None]
 
@@ -34,6 +37,7 @@ class Tools:
     helm: Path
     helmfile: Path
     helm_plugins: Path
+    prometheus: Path
     coredns_version: str
 
     def kube(self, name: str) -> str:
@@ -41,45 +45,19 @@ class Tools:
 
 
 def build_tools(say: Say) -> Tools:
-    process = subprocess.Popen(
-        ["bash", str(paths.TOOLS_SCRIPT), "cluster"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert process.stdout is not None
-    last = ""
-    for line in process.stdout:
-        last = line.rstrip()
-        if not line.startswith("go: downloading"):
-            say(f"  {last}")
-    if process.wait() != 0:
-        raise ClusterError(f"building the cluster tools failed: {last}")
-    cache = Path(
-        subprocess.run(
-            ["bash", str(paths.TOOLS_SCRIPT), "--print-dir"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    )
-    versions = dict(
-        line.split("=", 1)
-        for line in paths.TOOLS_SCRIPT.with_suffix(".env").read_text().splitlines()
-        if "=" in line and not line.startswith("#")
-    )
-
-    def bin_dir(name: str, key: str) -> Path:
-        return cache / f"{name}-{versions[key]}" / "bin"
-
+    try:
+        tools = upstream_tools.build("cluster", lambda line: say(f"  {line}"))
+    except upstream_tools.ToolsError as error:
+        raise ClusterError(str(error)) from None
     return Tools(
-        kubernetes=bin_dir("kubernetes", "KUBERNETES_VERSION"),
-        etcd=bin_dir("etcd", "ETCD_VERSION") / "etcd",
-        coredns=bin_dir("coredns", "COREDNS_VERSION") / "coredns",
-        helm=bin_dir("helm", "HELM_VERSION") / "helm",
-        helmfile=bin_dir("helmfile", "HELMFILE_VERSION") / "helmfile",
-        helm_plugins=cache / f"helm-diff-{versions['HELM_DIFF_VERSION']}" / "plugin",
-        coredns_version=versions["COREDNS_VERSION"],
+        kubernetes=tools.home("kubernetes") / "bin",
+        etcd=tools.binary("etcd"),
+        coredns=tools.binary("coredns"),
+        helm=tools.binary("helm"),
+        helmfile=tools.binary("helmfile"),
+        helm_plugins=tools.home("helm-diff") / "plugin",
+        prometheus=tools.binary("prometheus"),
+        coredns_version=tools.version("coredns"),
     )
 
 
@@ -206,8 +184,8 @@ def _start(tools: Tools, say: Say) -> None:
     cfg, pkd = paths.CONFIG_DIR, paths.PKI_DIR
     started: list[processes.Process] = []
 
-    def launch(name: str, argv: list[str]) -> None:
-        started.append(processes.start(name, argv))
+    def launch(name: str, argv: list[str], *, in_node: bool = True) -> None:
+        started.append(processes.start(name, argv, in_node=in_node))
         processes.save(started, phase="starting")
 
     def api_ready() -> bool:
@@ -307,6 +285,15 @@ def _start(tools: Tools, say: Say) -> None:
         timeout=130,
     )
     say("  CoreDNS ready")
+
+    say("platform: its Secrets, and Prometheus")
+    try:
+        access.apply()
+    except access.SecretsError as error:
+        raise ClusterError(str(error)) from None
+    monitoring.write_config()
+    launch("prometheus", monitoring.command(tools.prometheus), in_node=False)
+    _wait(f"Prometheus at {monitoring.URL}", monitoring.ready, 60, "prometheus", say)
     processes.save(started, phase="ready", started_at=time.time())
 
 
@@ -360,7 +347,13 @@ def _unmount_under(*roots: Path) -> None:
 def _down(keep_logs: bool = False, say: Say = lambda _m: None) -> None:
     running, _ = processes.load()
     by_name = {p.name: p for p in running}
-    for name in ("kube-proxy", "kubelet", "kube-scheduler", "kube-controller-manager"):
+    for name in (
+        "prometheus",
+        "kube-proxy",
+        "kubelet",
+        "kube-scheduler",
+        "kube-controller-manager",
+    ):
         if name in by_name:
             by_name[name].stop()
     for pid in _container_pids():

@@ -1,0 +1,86 @@
+"""The platform's development secrets in the local cluster, and the environment to drive it.
+
+One set per checkout (.local/cluster-secrets, generated once by auth's own generator) becomes the
+Secrets the `local` helmfile environment names (`existingSecret`), and the k6 Job's credentials.
+`localcluster env` prints what helmfile, helm, kubectl and `platformctl -e local` need.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+
+from auth_service.devsecrets import DevCredentials, ensure_dev_secrets
+
+from localcluster import monitoring, paths
+
+SECRETS_DIR = paths.REPO_ROOT / ".local" / "cluster-secrets"
+NAMESPACE = "platform-local"  # environments/local.yaml's release namespace
+LOAD_NAMESPACE = "k6-load"  # its loadGeneratorNamespace
+# Secret name -> namespace, and key -> the file in SECRETS_DIR.
+SECRETS = {
+    ("auth-secrets", NAMESPACE): ("auth_signing_key", "auth_users"),
+    ("orders-secrets", NAMESPACE): ("orders_client_secret",),
+    ("k6-credentials", LOAD_NAMESPACE): ("password",),
+}
+FILES = {"password": "dev_alice_password"}
+
+
+class SecretsError(RuntimeError):
+    pass
+
+
+def manifests() -> list[dict]:
+    ensure_dev_secrets(SECRETS_DIR)
+    found: list[dict] = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
+        for namespace in (NAMESPACE, LOAD_NAMESPACE)
+    ]
+    for (name, namespace), keys in SECRETS.items():
+        data = {
+            key: base64.b64encode((SECRETS_DIR / FILES.get(key, key)).read_bytes()).decode()
+            for key in keys
+        }
+        found.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": name, "namespace": namespace},
+                "type": "Opaque",
+                "data": data,
+            }
+        )
+    return found
+
+
+def apply() -> None:
+    """Create or update the namespaces and Secrets (idempotent)."""
+    document = json.dumps({"apiVersion": "v1", "kind": "List", "items": manifests()})
+    result = subprocess.run(
+        [str(paths.BIN_DIR / "kubectl"), f"--kubeconfig={paths.KUBECONFIG}", "apply", "-f", "-"],
+        input=document,
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise SecretsError(f"applying the platform's Secrets failed: {result.stderr.strip()}")
+
+
+def credentials() -> DevCredentials:
+    return ensure_dev_secrets(SECRETS_DIR)
+
+
+def environment() -> dict[str, str]:
+    """What the tools and `platformctl -e local` read, for this cluster."""
+    found = credentials()
+    return {
+        "KUBECONFIG": str(paths.KUBECONFIG),
+        # No chart repository is reachable: helmfile must not add or update any.
+        "PLATFORMCTL_HELMFILE_FLAGS": "--skip-deps",
+        "PLATFORMCTL_PROMETHEUS_URL": monitoring.URL,
+        "PLATFORMCTL_SMOKE_USERNAME": found.username,
+        "PLATFORMCTL_SMOKE_PASSWORD": found.password,
+        "PLATFORMCTL_SMOKE_CLIENT_ID": "orders",
+        "PLATFORMCTL_SMOKE_CLIENT_SECRET": found.client_secrets["orders"],
+    }
