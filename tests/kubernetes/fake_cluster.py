@@ -66,6 +66,7 @@ class FakeCluster:
     replicas: int = 2
     not_ready: set[tuple[str, str]] = field(default_factory=set)  # (service, color)
     fail_applies: int = 0  # the next N `helmfile apply` fail
+    crashing: set[tuple[str, str]] = field(default_factory=set)  # (service, color) crash-loop
     unreachable: set[str] = field(default_factory=set)  # Services port-forward cannot reach
     calls: list[tuple[str, ...]] = field(default_factory=list)
     revisions: list[FakeRevision] = field(default_factory=list)
@@ -161,6 +162,11 @@ class FakeCluster:
         if verb[:2] == ["get", "services"]:
             assert options["--selector"] == f"app.kubernetes.io/instance={RELEASE}"
             return {"apiVersion": "v1", "kind": "List", "items": self._services()}
+        if verb[:2] == ["get", "pods"]:
+            labels = dict(pair.split("=") for pair in options["--selector"].split(","))
+            service, color = labels["app.kubernetes.io/name"], labels["color"]
+            pods = [self._pod(service, color, pod) for pod in self._pods(service, color)]
+            return {"apiVersion": "v1", "kind": "List", "items": pods}
         if verb[:2] == ["get", "endpointslices"]:
             match = re.fullmatch(r"kubernetes\.io/service-name in \((.*)\)", options["--selector"])
             assert match, options
@@ -212,6 +218,15 @@ class FakeCluster:
         # The pod-template hash changes with the version, as a ReplicaSet's does.
         digest = f"{zlib.crc32(self._version(service, color).encode()) % 10**8:08d}"
         return [f"{service}-{color}-{digest}-p{i}" for i in range(self.replicas)]
+
+    def _pod(self, service: str, color: str, name: str) -> dict[str, Any]:
+        if (service, color) in self.crashing:
+            status = {"state": {"waiting": {"reason": "CrashLoopBackOff"}}, "restartCount": 4,
+                      "lastState": {"terminated": {"exitCode": 3, "reason": "Error"}}}  # fmt: skip
+        else:
+            status = {"state": {"running": {}}, "restartCount": 0, "lastState": {}}
+        return {"metadata": {"name": name, "labels": {"color": color}},
+                "status": {"containerStatuses": [{"name": service, **status}]}}  # fmt: skip
 
     def _services(self) -> list[dict[str, Any]]:
         items = []

@@ -121,3 +121,27 @@ def test_lineage_tells_a_new_deploy_from_the_previous_release(
     history: list[ServiceRelease], pending: bool, previous: str | None
 ):
     assert lineage(history) == Lineage(pending, previous)
+
+
+def test_terminating_endpoints_are_not_part_of_a_color():
+    """Right after a rollout the replaced pods linger, terminating and not ready: a promotion
+    must not wait for them (found on the real cluster: `promote` right after `deploy`)."""
+    from platformctl.kubernetes.cluster import endpoints, serving_problem
+
+    def endpoint(pod: str, **conditions: bool) -> dict:
+        return {"targetRef": {"name": pod}, "conditions": conditions}
+
+    slices = {
+        "items": [
+            {
+                "metadata": {"labels": {"kubernetes.io/service-name": "orders-preview"}},
+                "endpoints": [
+                    endpoint("orders-green-new-a", ready=True),
+                    endpoint("orders-green-old-b", ready=False, terminating=True),
+                ],
+            }
+        ]
+    }
+    found = endpoints(slices)["orders-preview"]
+    assert [e.pod for e in found] == ["orders-green-new-a"]
+    assert serving_problem("orders", "green", found) is None

@@ -378,12 +378,17 @@ def test_idle_color_not_ready_blocks_the_switch(promoted: FakeCluster):
     assert env_file(promoted).read_text() == before
 
 
-def test_a_failed_apply_restores_the_file(promoted: FakeCluster):
+def test_a_failed_apply_restores_the_file_and_says_what_the_pods_report(promoted: FakeCluster):
     before = env_file(promoted).read_text()
     promoted.fail_applies = 1
+    promoted.crashing.add(("orders", "green"))
     with backend_for(promoted, forward=False, credentials=UNUSED_CREDENTIALS) as backend:
         backend.status()
-        with pytest.raises(BackendError, match=r"deploy failed.*Restored dev\.yaml and re-applied"):
+        with pytest.raises(
+            BackendError,
+            match=r"deploy failed.*CrashLoopBackOff, last exit 3 \(Error\), 4 restarts.*"
+            r"Restored dev\.yaml and re-applied",
+        ):
             backend.deploy(["orders"], "4.0.0", {})
     assert env_file(promoted).read_text() == before
     assert [call[0] for call in promoted.calls].count("helmfile") == 2

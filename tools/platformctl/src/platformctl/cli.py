@@ -36,17 +36,24 @@ console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 errors = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
 
 ServiceArg = Annotated[str, typer.Argument(help="a service name, or `all`", show_default=False)]
+# The default: this machine's processes behind caddy. Every other name is a helmfile
+# environment, `local` among them (the cluster `make cluster` runs here).
+PROCESSES = "processes"
 EnvironmentOpt = Annotated[
     str,
     typer.Option(
         "--environment",
         "-e",
-        help="`local` (this machine) or a helmfile environment: dev, staging, prod, kind",
+        help="`processes` (this machine's processes) or a helmfile environment: "
+        "dev, staging, prod, kind, local (the cluster from `make cluster`)",
     ),
 ]
 PrometheusOpt = Annotated[
     str | None,
-    typer.Option(help="Prometheus the analysis queries (Kubernetes; default: port-forward)"),
+    typer.Option(
+        help="Prometheus the analysis queries (Kubernetes; default: $PLATFORMCTL_PROMETHEUS_URL, "
+        "else a port-forward to the chart's)"
+    ),
 ]
 KUBERNETES_READY_TIMEOUT = 600.0  # helmfile.yaml's helmDefaults.timeout
 
@@ -68,9 +75,11 @@ def fail(message: str, code: int) -> typer.Exit:
 def backend_for(
     environment: str, *, prometheus_url: str | None = None, forward: bool = False
 ) -> Backend:
-    if environment == "local":
+    if environment == PROCESSES:
         if prometheus_url is not None:
-            raise fail("--prometheus-url is for Kubernetes environments; local runs its own", 2)
+            raise fail(
+                "--prometheus-url is for Kubernetes environments; the processes run their own", 2
+            )
         return LocalBackend()
     from platformctl.kubernetes import build_backend
 
@@ -177,7 +186,7 @@ def down() -> None:
 @app.command()
 def status(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
-    environment: EnvironmentOpt = "local",
+    environment: EnvironmentOpt = PROCESSES,
 ) -> None:
     """Per service: live color, version and readiness per color, URLs."""
     backend = backend_for(environment)
@@ -205,7 +214,7 @@ def deploy(
         str | None,
         typer.Option(help="rehearse a bad release, e.g. error_rate=0.3,latency_ms=200"),
     ] = None,
-    environment: EnvironmentOpt = "local",
+    environment: EnvironmentOpt = PROCESSES,
 ) -> None:
     """Start VERSION in the idle color, wait until ready, smoke-test it via the preview port."""
     services = services_or_exit(service)
@@ -233,7 +242,7 @@ def promote(
         bool, typer.Option(help="switch without pre- and post-promotion analysis")
     ] = False,
     analysis: Annotated[Path | None, typer.Option(help="analysis config file")] = None,
-    environment: EnvironmentOpt = "local",
+    environment: EnvironmentOpt = PROCESSES,
     prometheus_url: PrometheusOpt = None,
 ) -> None:
     """Analyse the idle color, switch live traffic to it, watch it, roll back if it breaks."""
@@ -246,7 +255,7 @@ def promote(
 @app.command()
 def rollback(
     service: ServiceArg,
-    environment: EnvironmentOpt = "local",
+    environment: EnvironmentOpt = PROCESSES,
     to_revision: Annotated[
         int | None,
         typer.Option(min=1, help="helm rollback to this explicit revision (Kubernetes only)"),
@@ -254,8 +263,10 @@ def rollback(
 ) -> None:
     """Switch live traffic back to the previous color (restarting it if scaled down)."""
     services = services_or_exit(service)
-    if to_revision is not None and environment == "local":
-        raise fail("--to-revision needs a Kubernetes environment (-e dev|staging|prod|kind)", 2)
+    if to_revision is not None and environment == PROCESSES:
+        raise fail(
+            "--to-revision needs a Kubernetes environment (-e dev|staging|prod|kind|local)", 2
+        )
     backend = backend_for(environment)
     timeout = _ready_timeout(backend)
     if to_revision is None:

@@ -3,13 +3,17 @@ helm and kubectl. ``build_backend`` is the entry point; WIRING.md shows the CLI 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from platformctl.kubernetes.backend import (
     CREDENTIAL_VARIABLES,
+    HELMFILE_FLAGS_VARIABLE,
+    PROMETHEUS_URL_VARIABLE,
     KubernetesBackend,
     Timeouts,
     credentials_from_environment,
+    helmfile_flags_from_environment,
 )
 from platformctl.kubernetes.commands import Commands, CompletedCommand, SubprocessCommands
 from platformctl.kubernetes.environment import Environment, load_environment
@@ -19,6 +23,8 @@ from platformctl.traffic import Credentials
 
 __all__ = [
     "CREDENTIAL_VARIABLES",
+    "HELMFILE_FLAGS_VARIABLE",
+    "PROMETHEUS_URL_VARIABLE",
     "Commands",
     "CompletedCommand",
     "Environment",
@@ -40,19 +46,22 @@ def build_backend(
     credentials: Credentials | None = None,
     timeouts: Timeouts | None = None,
 ) -> KubernetesBackend:
-    """The backend for a helmfile environment (``-e dev|staging|prod|kind``).
+    """The backend for a helmfile environment (``-e dev|staging|prod|kind|local``).
 
     ``forward``: open ``kubectl port-forward``s so the live and preview Services (and the
     chart's Prometheus, without ``prometheus_url``) are reachable from here; deploy and
     promote need that, status and rollback do not. ``credentials`` default to the
-    ``PLATFORMCTL_SMOKE_*`` variables. Raises :class:`platformctl.backend.BackendError` for an
-    environment helmfile.yaml does not define.
+    ``PLATFORMCTL_SMOKE_*`` variables, ``prometheus_url`` to ``PLATFORMCTL_PROMETHEUS_URL``,
+    and ``PLATFORMCTL_HELMFILE_FLAGS`` (shell words) are added to every ``helmfile apply``.
+    Raises :class:`platformctl.backend.BackendError` for an environment helmfile.yaml does
+    not define.
     """
     return KubernetesBackend(
         load_environment(environment, repo or repo_root()),
         commands or SubprocessCommands(),
-        prometheus_url=prometheus_url,
+        prometheus_url=prometheus_url or os.environ.get(PROMETHEUS_URL_VARIABLE) or None,
         credentials=credentials if credentials is not None else credentials_from_environment(),
         forward=forward,
         timeouts=timeouts,
+        helmfile_flags=helmfile_flags_from_environment(),
     )

@@ -17,8 +17,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +61,18 @@ CREDENTIAL_VARIABLES = {
 }
 
 
+# Where a cluster needs more than helmfile.yaml says, its set-up exports these (the local
+# cluster's `localcluster env` does: no chart repository is reachable there, and its
+# Prometheus runs beside the node rather than in the chart).
+PROMETHEUS_URL_VARIABLE = "PLATFORMCTL_PROMETHEUS_URL"
+HELMFILE_FLAGS_VARIABLE = "PLATFORMCTL_HELMFILE_FLAGS"
+
+
+def helmfile_flags_from_environment(env: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    env = os.environ if env is None else env
+    return tuple(shlex.split(env.get(HELMFILE_FLAGS_VARIABLE, "")))
+
+
 def credentials_from_environment(env: Mapping[str, str] | None = None) -> Credentials | None:
     """The smoke and analysis-load identity (a user, and a client with payments:charge and
     notifications:send), from ``PLATFORMCTL_SMOKE_*``; None when not configured."""
@@ -90,8 +103,10 @@ class KubernetesBackend:
         credentials: Credentials | None = None,
         forward: bool = True,
         timeouts: Timeouts | None = None,
+        helmfile_flags: Sequence[str] = (),
     ) -> None:
         self.environment = environment
+        self.helmfile_flags = tuple(helmfile_flags)
         self.commands = commands
         self.file = EnvironmentFile(environment.file)
         self.forward = forward
@@ -137,6 +152,7 @@ class KubernetesBackend:
             env.name,
             "apply",
             "--suppress-secrets",
+            *self.helmfile_flags,
         ]
 
     def _run(self, argv: Sequence[str]) -> CompletedCommand:
@@ -304,7 +320,8 @@ class KubernetesBackend:
         running = self._in_step_with_file()
         changes = {version_path(name, running[name].idle): version for name in services}
         self._undo_deploy = self._write(changes)
-        self._apply_or_restore(self._undo_deploy, "deploy")
+        idle = {name: running[name].idle for name in services}
+        self._apply_or_restore(self._undo_deploy, "deploy", lambda: self._pod_problems(idle))
         self._running = {
             name: ServiceRelease(release.live, {**release.versions, release.idle: version})
             if name in services
@@ -428,6 +445,24 @@ class KubernetesBackend:
             )
         return running
 
+    def _pod_problems(self, targets: Mapping[str, str]) -> str:
+        """What the pods of each service's color report while not ready (best effort)."""
+        found = []
+        for name, color in targets.items():
+            selector = f"app.kubernetes.io/name={name},color={color}"
+            result = self.commands.run(
+                self.kubectl("get", "pods", "--selector", selector, "--output", "json")
+            )
+            try:
+                pods = json.loads(result.stdout).get("items", []) if result.returncode == 0 else []
+            except json.JSONDecodeError:
+                pods = []
+            for pod in pods:
+                problem = cluster.pod_problem(pod)
+                if problem:
+                    found.append(f"{pod['metadata']['name']} {problem}")
+        return "; ".join(found)
+
     def _color_changes(self, targets: Mapping[str, str]) -> dict[KeyPath, str]:
         """One value when every service moves together, else each service's own."""
         state = self.file.state()
@@ -450,10 +485,16 @@ class KubernetesBackend:
         except EnvironmentFileError as exc:
             raise BackendError(str(exc)) from None
 
-    def _apply_or_restore(self, undo: Mapping[KeyPath, str], what: str) -> None:
+    def _apply_or_restore(
+        self, undo: Mapping[KeyPath, str], what: str, diagnose: Callable[[], str] | None = None
+    ) -> None:
         try:
             self._run(self.helmfile_apply())
         except BackendError as exc:
+            # Read why before restoring: the restore replaces the pods that show it.
+            problems = diagnose() if diagnose else ""
+            if problems:
+                exc = BackendError(f"{exc} (the new pods: {problems})")
             self._write(undo)
             self._running = None
             try:

@@ -49,8 +49,13 @@ def endpoints(slices_json: Mapping[str, Any]) -> dict[str, list[Endpoint]]:
             continue
         found = by_service.setdefault(service, [])
         for endpoint in item.get("endpoints") or []:
+            conditions = endpoint.get("conditions") or {}
+            # A terminating pod (the color's previous pods, for a while after a rollout) is on
+            # its way out and gets no new traffic while ready pods exist: not part of the color.
+            if conditions.get("terminating") is True:
+                continue
             # The API: an unset `ready` means ready.
-            ready = (endpoint.get("conditions") or {}).get("ready") is not False
+            ready = conditions.get("ready") is not False
             pod = (endpoint.get("targetRef") or {}).get("name", "")
             found.append(Endpoint(pod, ready))
     return by_service
@@ -74,4 +79,19 @@ def serving_problem(service: str, color: str, found: Iterable[Endpoint]) -> str 
     not_ready = sorted(e.pod for e in found if not e.ready)
     if not_ready:
         return f"not ready: {', '.join(not_ready)}"
+    return None
+
+
+def pod_problem(pod: Mapping[str, Any]) -> str | None:
+    """Why a pod's containers are not running, from its status (None when nothing is wrong)."""
+    for status in (pod.get("status") or {}).get("containerStatuses") or []:
+        waiting = (status.get("state") or {}).get("waiting") or {}
+        last = (status.get("lastState") or {}).get("terminated") or {}
+        if not waiting.get("reason") and not last:
+            continue
+        detail = [waiting.get("reason") or "restarting"]
+        if last:
+            detail.append(f"last exit {last.get('exitCode')} ({last.get('reason', 'Error')})")
+        detail.append(f"{status.get('restartCount', 0)} restarts")
+        return ", ".join(detail)
     return None

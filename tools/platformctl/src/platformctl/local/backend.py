@@ -21,7 +21,7 @@ PROBE_TIMEOUT = 1.0
 
 
 class LocalBackend:
-    name = "local"
+    name = "processes"
 
     def __init__(self, home: Home | None = None) -> None:
         self.home = home or Home.discover()
