@@ -16,7 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from localcluster import paths
+from localcluster import access, paths
+from platform_images import SERVICES
 from platform_images.engine import EngineError, detect
 
 from tests.support.tools import tool
@@ -36,9 +37,14 @@ def _unavailable() -> str | None:
     return None
 
 
+ENV_FILE = REPO_ROOT / "environments" / "local.yaml"
+GREEN_VERSION = "local-green"
+
+
 @pytest.fixture(scope="package")
 def cluster(images) -> Iterator[dict[str, str]]:
-    """The running cluster's environment (PATH with helm/helmfile/kubectl, KUBECONFIG)."""
+    """The running cluster's environment: PATH with helm/helmfile/kubectl, and what
+    `localcluster env` exports (KUBECONFIG, PLATFORMCTL_* for `platformctl -e local`)."""
     reason = _unavailable()
     if reason:
         pytest.skip(reason)
@@ -51,11 +57,24 @@ def cluster(images) -> Iterator[dict[str, str]]:
     print(f"\nlocalcluster up: {time.monotonic() - started:.0f} s\n{up.stdout.strip()}")
     env = {
         **os.environ,
+        **access.environment(),
         "PATH": f"{paths.BIN_DIR}:{Path(sys.executable).parent}:{os.environ['PATH']}",
-        "KUBECONFIG": str(paths.KUBECONFIG),
+        "NO_COLOR": "1",
     }
     try:
         yield env
     finally:
         if not was_running:
             subprocess.run([tool("localcluster"), "down"], capture_output=True, timeout=300)
+
+
+@pytest.fixture(scope="package")
+def green_images(cluster, images) -> str:
+    """The new version: the built images under a second tag, imported into the node."""
+    engine = detect()
+    for service in SERVICES:
+        source = f"ghcr.io/example-org/platform-{service}:dev"
+        engine.run("tag", source, f"ghcr.io/example-org/platform-{service}:{GREEN_VERSION}")
+    loaded = subprocess.run([tool("localcluster"), "load-images"], capture_output=True, text=True)
+    assert loaded.returncode == 0, loaded.stdout + loaded.stderr
+    return GREEN_VERSION

@@ -9,36 +9,18 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from auth_service.devsecrets import ensure_dev_secrets
-from platform_images import SERVICES
-from platform_images.engine import detect
+from localcluster import access
 
-from tests.cluster.conftest import REPO_ROOT
+from tests.cluster.conftest import ENV_FILE, REPO_ROOT
 from tests.support.tools import tool
-
-ENV_FILE = REPO_ROOT / "environments" / "local.yaml"
-GREEN_VERSION = "local-green"
-
-
-@pytest.fixture(scope="module")
-def green_images(cluster, images) -> str:
-    """The new version: the built images under a second tag, imported into the node."""
-    engine = detect()
-    for service in SERVICES:
-        source = f"ghcr.io/example-org/platform-{service}:dev"
-        engine.run("tag", source, f"ghcr.io/example-org/platform-{service}:{GREEN_VERSION}")
-    loaded = subprocess.run([tool("localcluster"), "load-images"], capture_output=True, text=True)
-    assert loaded.returncode == 0, loaded.stdout + loaded.stderr
-    return GREEN_VERSION
 
 
 @pytest.mark.timeout(1800)  # the cluster may need its tools built first; the load runs 3 min
 def test_runbook_under_load_with_zero_failed_requests(
     cluster, green_images, tmp_path: Path
 ) -> None:
-    # One set per checkout, as the running release's Secrets hold (new ones would not match).
-    secrets = REPO_ROOT / ".local" / "cluster-secrets"
-    ensure_dev_secrets(secrets)
+    # The set `localcluster up` put into the cluster's Secrets (new ones would not match).
+    secrets = access.SECRETS_DIR
     summary = REPO_ROOT / ".local" / "cluster" / "k6-summary"
     summary.mkdir(parents=True, exist_ok=True)
     summary.chmod(0o777)

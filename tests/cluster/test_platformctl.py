@@ -1,0 +1,166 @@
+"""`platformctl -e local` against the real cluster: deploy (smoke checks through port-forwards),
+promote with its analysis on the cluster's Prometheus, rollback; and the bad paths, each shown
+to change nothing: a promotion the analysis refuses, `activeColor: purple`, a version that is
+not an image tag, and an image that exits at start."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+
+import pytest
+import yaml
+from platform_images.engine import detect
+
+from tests.cluster.conftest import ENV_FILE, REPO_ROOT
+from tests.support.tools import tool
+
+NAMESPACE = "platform-local"
+SERVICES = ("auth", "orders", "payments", "notifications")
+CRASH_VERSION = "local-crash"
+
+
+def run(env: dict[str, str], *argv: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        list(argv), env=env, capture_output=True, text=True, timeout=timeout, cwd=REPO_ROOT
+    )
+    print(f"$ {' '.join(argv)} -> {result.returncode}\n{result.stdout[-3000:]}{result.stderr}")
+    return result
+
+
+def strict_analysis(folder: Path) -> Path:
+    """The shipped analysis, but no real p95 is under a microsecond: every color fails it."""
+    config = yaml.safe_load(resources.files("platformctl").joinpath("analysis.yaml").read_text())
+    for metric in config["metrics"]:
+        if metric["name"] == "p95-latency":
+            metric["max"] = 0.000001
+    path = folder / "strict-analysis.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def platformctl(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return run(env, tool("platformctl"), *args, "-e", "local")
+
+
+def helmfile_apply(env: dict[str, str]) -> subprocess.CompletedProcess:
+    return run(env, "helmfile", "-e", "local", "apply", "--suppress-diff", "--skip-deps")
+
+
+def selectors(env: dict[str, str]) -> dict[str, str]:
+    found = json.loads(run(env, "kubectl", "-n", NAMESPACE, "get", "services", "-o", "json").stdout)
+    return {
+        item["metadata"]["name"]: item["spec"]["selector"]["color"]
+        for item in found["items"]
+        if item["metadata"]["name"] in SERVICES
+    }
+
+
+def revision(env: dict[str, str]) -> int:
+    history = run(env, "helm", "history", "platform", "-n", NAMESPACE, "-o", "json").stdout
+    return json.loads(history)[-1]["revision"]
+
+
+@pytest.fixture(scope="module")
+def release(cluster, green_images) -> Iterator[dict[str, str]]:
+    """The platform installed as environments/local.yaml says; the file and the release are
+    put back as they were afterwards."""
+    original = ENV_FILE.read_text()
+    assert helmfile_apply(cluster).returncode == 0
+    try:
+        yield cluster
+    finally:
+        ENV_FILE.write_text(original)
+        helmfile_apply(cluster)
+
+
+@pytest.fixture(scope="module")
+def crash_image(cluster) -> str:
+    """orders at CRASH_VERSION: its `uvicorn` exits at once, as a broken release would."""
+    engine = detect()
+    base = "ghcr.io/example-org/platform-orders:dev"
+    recipe = (
+        f"FROM {base}\nUSER root\n"
+        "RUN mkdir /crash && printf '#!/bin/sh\\necho crashed at start >&2\\nexit 3\\n' "
+        "> /crash/uvicorn && chmod 755 /crash/uvicorn\n"
+        'ENV PATH="/crash:$PATH"\nUSER 10001\n'
+    )
+    tag = f"ghcr.io/example-org/platform-orders:{CRASH_VERSION}"
+    engine.run("build", "--network", "host", "-t", tag, "-f", "-", ".", input=recipe.encode())
+    loaded = subprocess.run([tool("localcluster"), "load-images"], capture_output=True, text=True)
+    assert loaded.returncode == 0, loaded.stdout + loaded.stderr
+    return CRASH_VERSION
+
+
+@pytest.mark.timeout(900)
+def test_deploy_promote_rollback_with_analysis(release, green_images, tmp_path: Path) -> None:
+    env = release
+    assert selectors(env) == dict.fromkeys(SERVICES, "blue")
+
+    deployed = platformctl(env, "deploy", "all", "--version", green_images)
+    assert deployed.returncode == 0
+    assert "smoke checks passed" in deployed.stdout
+    assert yaml.safe_load(ENV_FILE.read_text())["services"]["orders"]["green"] == {
+        "version": green_images
+    }
+
+    # Refused by its analysis, measured on the cluster's Prometheus: nothing switches.
+    before = revision(env)
+    refused = platformctl(env, "promote", "all", f"--analysis={strict_analysis(tmp_path)}")
+    assert refused.returncode == 1
+    assert "pre-promotion analysis failed" in refused.stderr
+    assert selectors(env) == dict.fromkeys(SERVICES, "blue")
+    assert revision(env) == before
+
+    # The analysis as shipped (platformctl/analysis.yaml), before and after the switch.
+    promoted = platformctl(env, "promote", "all")
+    assert promoted.returncode == 0
+    assert "Successful" in promoted.stdout
+    assert selectors(env) == dict.fromkeys(SERVICES, "green")
+    assert yaml.safe_load(ENV_FILE.read_text())["activeColor"] == "green"
+
+    status = json.loads(platformctl(env, "status", "--json").stdout)["services"]
+    assert {name: view["live"] for name, view in status.items()} == dict.fromkeys(SERVICES, "green")
+
+    rolled_back = platformctl(env, "rollback", "all")
+    assert rolled_back.returncode == 0
+    assert selectors(env) == dict.fromkeys(SERVICES, "blue")
+
+
+@pytest.mark.timeout(300)
+def test_refused_before_anything_changes(release) -> None:
+    env = release
+    before = (revision(env), selectors(env), ENV_FILE.read_text())
+
+    bad_tag = platformctl(env, "deploy", "orders", "--version", "../../x")
+    assert bad_tag.returncode == 2
+    assert "not a valid image tag" in bad_tag.stderr
+
+    # activeColor: purple, applied with helmfile as a person would: the chart's schema refuses.
+    ENV_FILE.write_text(before[2].replace("activeColor: blue", "activeColor: purple", 1))
+    try:
+        purple = helmfile_apply(env)
+    finally:
+        ENV_FILE.write_text(before[2])
+    assert purple.returncode != 0
+    assert "/global/activeColor': value must be one of 'blue', 'green'" in purple.stderr
+
+    assert (revision(env), selectors(env), ENV_FILE.read_text()) == before
+
+
+@pytest.mark.timeout(600)
+def test_an_image_that_exits_at_start_fails_the_deploy_and_blue_keeps_serving(
+    release, crash_image
+) -> None:
+    env = release
+    before = (selectors(env), ENV_FILE.read_text())
+    crashed = platformctl(env, "deploy", "orders", "--version", crash_image)
+    assert crashed.returncode == 1
+    assert "deploy failed" in crashed.stderr
+    assert "CrashLoopBackOff" in crashed.stderr or "last exit 3" in crashed.stderr
+    assert (selectors(env), ENV_FILE.read_text()) == before
+    ready = run(env, "kubectl", "-n", NAMESPACE, "rollout", "status", "deployment/orders-blue")
+    assert ready.returncode == 0
