@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
-import helm_python
 import pytest
 import yaml
 from platformctl.capacity.chart import (
@@ -18,6 +16,8 @@ from platformctl.capacity.chart import (
     umbrella_values_from_state,
 )
 from platformctl.capacity.hpa import Behavior, PolicyType, ScalingPolicy, SelectPolicy
+
+from tests.delivery.helmfile_state import chart_values
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -129,26 +129,11 @@ def test_unknown_environment_names_the_known_ones(repo: Path):
         load_environment(repo, "qa")
 
 
-def render_gotmpl(template: Path, values: dict) -> dict:
-    """Render a helmfile .gotmpl with Helm's Go template engine: it becomes the one template of
-    a throwaway chart whose values are the environment's state values."""
-    with tempfile.TemporaryDirectory() as tmp:
-        chart_dir = Path(tmp) / "gotmpl"
-        (chart_dir / "templates").mkdir(parents=True)
-        (chart_dir / "Chart.yaml").write_text("apiVersion: v2\nname: gotmpl\nversion: 0.0.0\n")
-        (chart_dir / "templates" / "values.yaml").write_text(template.read_text())
-        helm_python.disable_logging()
-        chart = helm_python.Chart.load(chart_dir)
-        rendered = chart.render(values=values, name="gotmpl")
-    return yaml.safe_load(rendered["gotmpl/templates/values.yaml"])
-
-
 @pytest.mark.parametrize("environment", ["dev", "staging", "prod", "kind"])
 def test_sizing_matches_the_real_gotmpl_render(environment: str):
     """`umbrella_values_from_state` is the sizing part of platform-values.yaml.gotmpl: compare
-    it with that template rendered by Helm's Go template engine, as helmfile would."""
-    state = environment_state(REPO_ROOT, environment)
-    rendered = render_gotmpl(REPO_ROOT / "environments/platform-values.yaml.gotmpl", state)
+    it with that template rendered by the real helmfile (`helmfile write-values`)."""
+    rendered = chart_values(environment)
     ours = umbrella_values_from_state(environment_state(REPO_ROOT, environment))
     assert ours["global"]["activeColor"] == rendered["global"]["activeColor"]
     for service in SERVICES:

@@ -1,14 +1,20 @@
-"""Read helmfile.yaml and the environment files the way helmfile v1 does, and render the
-environment's ``.gotmpl`` values file with a real Go template engine: the Helm SDK's.
-
-helmfile renders ``environments/platform-values.yaml.gotmpl`` with the environment's state
-values as ``.Values``. Here the same file becomes the one template of a throwaway chart, which
-the Helm v4 engine (helm_python) renders with those state values as the chart's values.
+"""helmfile.yaml and the environments, as the real helmfile (v1, built from its Go module by
+scripts/upstream-tools.sh) reads them: the state values an environment's templates see
+(`helmfile build`), the one release it enables (`helmfile list`), and the values that release
+passes to the chart, `environments/platform-values.yaml.gotmpl` rendered by helmfile itself
+(`helmfile write-values`). Edited copies of environment files go through helmfile too, in a
+copy of helmfile.yaml and environments/. Plain reads of helmfile.yaml (its sections, the
+files it names) stay plain YAML.
 """
 
 from __future__ import annotations
 
+import copy
+import json
+import os
 import re
+import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -16,10 +22,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import helm_python
+import pytest
 import yaml
-
-from tests.support.helm_render import merge_values
+from platform_images import upstream_tools
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HELMFILE = REPO_ROOT / "helmfile.yaml"
@@ -65,68 +70,89 @@ def environment_files(environment: str) -> list[Path]:
     return [REPO_ROOT / path for path in helmfile_section("environments")[environment]["values"]]
 
 
-def state_values(environment: str, files: Mapping[Path, str] | None = None) -> dict[str, Any]:
-    """The environment's state values: its files deep-merged in order, as helmfile does.
-
-    ``files`` replaces the text of some files (an edited copy of an environment file).
-    """
-    layers = []
-    for path in environment_files(environment):
-        text = (files or {}).get(path, path.read_text())
-        layers.append(yaml.safe_load(text) or {})
-    return merge_values(*layers)
-
-
-def condition_enabled(condition: str, values: Mapping[str, Any]) -> bool:
-    """helmfile's release condition: the path must exist, ending in `.enabled`."""
-    *path, last = condition.split(".")
-    if last != "enabled":
-        raise ValueError(f"condition {condition!r} must end in .enabled")
-    node: Any = values
-    for part in path:
-        node = node[part]  # a missing key is an error in helmfile too
-    return node["enabled"] is True
-
-
-def environment_release(environment: str, values: Mapping[str, Any] | None = None) -> Release:
-    """The one release an environment installs."""
-    values = state_values(environment) if values is None else values
-    enabled = [r for r in releases() if condition_enabled(r.condition, values)]
-    if len(enabled) != 1:
-        raise LookupError(f"{environment} enables {[r.namespace for r in enabled]}")
-    return enabled[0]
-
-
-# --- The Go template engine ---------------------------------------------------------------
+# --- The real helmfile ------------------------------------------------------------------
 
 
 @cache
-def _template_chart(template_text: str) -> helm_python.Chart:
-    """A throwaway chart whose one template is the .gotmpl file (values.yaml is not a
-    template name Helm treats specially; files under templates/ starting with _ would be)."""
-    root = Path(tempfile.mkdtemp(prefix="gotmpl-")) / "gotmpl"
-    (root / "templates").mkdir(parents=True)
-    (root / "Chart.yaml").write_text("apiVersion: v2\nname: gotmpl\nversion: 0.0.0\n")
-    (root / "templates" / "rendered.yaml").write_text(template_text)
-    helm_python.disable_logging()
-    return helm_python.Chart.load(root)
+def _helmfile_command() -> tuple[list[str], dict[str, str]]:
+    tools = upstream_tools.cached()
+    helmfile, helm = tools.binary("helmfile"), tools.binary("helm")
+    if not (helmfile.exists() and helm.exists()):
+        try:  # the first run on a machine builds them (minutes); the cluster tier needs them too
+            tools = upstream_tools.build("cluster")
+        except upstream_tools.ToolsError as error:
+            pytest.skip(f"needs helmfile and helm, built by scripts/upstream-tools.sh: {error}")
+    env = {**os.environ, "PATH": f"{helm.parent}:{os.environ['PATH']}"}
+    return [str(helmfile)], env
 
 
-def render_gotmpl(path: Path, values: Mapping[str, Any]) -> str:
-    """Render a helmfile .gotmpl file with ``values`` as ``.Values`` (Helm's Go templates)."""
-    chart = _template_chart(path.read_text())
-    rendered = chart.render(values=dict(values), name="gotmpl")
-    return rendered["gotmpl/templates/rendered.yaml"]
+def helmfile(environment: str, *args: str, root: Path = REPO_ROOT) -> str:
+    command, env = _helmfile_command()
+    argv = [*command, "--file", str(root / "helmfile.yaml"), "--environment", environment, *args]
+    result = subprocess.run(argv, cwd=root, env=env, capture_output=True, text=True, timeout=120)
+    if result.returncode != 0:
+        raise AssertionError(f"`helmfile {' '.join(argv[1:])}` failed:\n{result.stderr}")
+    return result.stdout
+
+
+@cache
+def _with_files(environment: str, files: tuple[tuple[str, str], ...]) -> Path:
+    """A copy of helmfile.yaml and environments/ with some files' text replaced."""
+    if not files:
+        return REPO_ROOT
+    root = Path(tempfile.mkdtemp(prefix=f"helmfile-{environment}-"))
+    shutil.copy2(HELMFILE, root / "helmfile.yaml")
+    shutil.copytree(ENVIRONMENTS_DIR, root / "environments")
+    for path, text in files:
+        (root / Path(path).relative_to(REPO_ROOT)).write_text(text)
+    return root
+
+
+def _key(files: Mapping[Path, str] | None) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((str(path), text) for path, text in (files or {}).items()))
+
+
+@cache
+def _state_values(environment: str, files: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    root = _with_files(environment, files)
+    (state,) = [d for d in yaml.safe_load_all(helmfile(environment, "build", root=root)) if d]
+    return state["renderedvalues"]
+
+
+def state_values(environment: str, files: Mapping[Path, str] | None = None) -> dict[str, Any]:
+    """The environment's state values, merged by helmfile (`helmfile build`).
+
+    ``files`` replaces the text of some files (an edited copy of an environment file).
+    """
+    return copy.deepcopy(_state_values(environment, _key(files)))
+
+
+@cache
+def environment_release(environment: str) -> Release:
+    """The one release an environment installs (`helmfile list`)."""
+    listed = json.loads(helmfile(environment, "list", "--output", "json", "--skip-charts"))
+    enabled = {entry["namespace"] for entry in listed if entry["enabled"]}
+    found = [release for release in releases() if release.namespace in enabled]
+    if len(found) != 1:
+        raise LookupError(f"{environment} enables {sorted(enabled)}")
+    return found[0]
+
+
+@cache
+def _chart_values(environment: str, files: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    root = _with_files(environment, files)
+    out = Path(tempfile.mkdtemp(prefix="write-values-"))
+    template = f"{out}/{{{{ .Release.Namespace }}}}.yaml"
+    helmfile(
+        environment, "write-values", "--skip-deps", "--output-file-template", template, root=root
+    )
+    (written,) = list(out.glob("*.yaml"))
+    return yaml.safe_load(written.read_text()) or {}
 
 
 def chart_values(environment: str, files: Mapping[Path, str] | None = None) -> dict[str, Any]:
-    """What the environment's release passes to the chart: its values files, rendered."""
-    values = state_values(environment, files)
-    layers = []
-    for path in environment_release(environment, values).values_files:
-        text = render_gotmpl(path, values) if path.suffix == ".gotmpl" else path.read_text()
-        layers.append(yaml.safe_load(text) or {})
-    return merge_values(*layers)
+    """What the environment's release passes to the chart (`helmfile write-values`)."""
+    return copy.deepcopy(_chart_values(environment, _key(files)))
 
 
 # --- Shapes --------------------------------------------------------------------------------
