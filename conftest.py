@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.support.fixtures", "tests.support.images"]
+pytest_plugins = ["tests.support.fixtures", "tests.support.images", "tests.support.progress"]

@@ -20,6 +20,7 @@ from localcluster import access, paths
 from platform_images import SERVICES
 from platform_images.engine import EngineError, detect
 
+from tests.support.progress import say
 from tests.support.tools import tool
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -52,9 +53,18 @@ def cluster(images) -> Iterator[dict[str, str]]:
         subprocess.run([tool("localcluster"), "status"], capture_output=True).returncode == 0
     )
     started = time.monotonic()
-    up = subprocess.run([tool("localcluster"), "up"], capture_output=True, text=True, timeout=3600)
-    assert up.returncode == 0, up.stdout + up.stderr
-    print(f"\nlocalcluster up: {time.monotonic() - started:.0f} s\n{up.stdout.strip()}")
+    # Streamed to the terminal: on a machine that never built the tools this takes half an hour.
+    say("\ncluster tier: localcluster up")
+    up = subprocess.Popen(
+        [tool("localcluster"), "up"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    assert up.stdout is not None
+    output = []
+    for line in up.stdout:
+        output.append(line)
+        say(f"  {line.rstrip()}")
+    assert up.wait(timeout=3600) == 0, "".join(output)
+    say(f"cluster tier: localcluster up took {time.monotonic() - started:.0f} s")
     env = {
         **os.environ,
         **access.environment(),

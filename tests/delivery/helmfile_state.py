@@ -26,6 +26,8 @@ import pytest
 import yaml
 from platform_images import upstream_tools
 
+from tests.support.progress import say
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HELMFILE = REPO_ROOT / "helmfile.yaml"
 ENVIRONMENTS_DIR = REPO_ROOT / "environments"
@@ -79,7 +81,7 @@ def _helmfile_command() -> tuple[list[str], dict[str, str]]:
     helmfile, helm = tools.binary("helmfile"), tools.binary("helm")
     if not (helmfile.exists() and helm.exists()):
         try:  # the first run on a machine builds them (minutes); the cluster tier needs them too
-            tools = upstream_tools.build("cluster")
+            tools = upstream_tools.build("cluster", say)
         except upstream_tools.ToolsError as error:
             pytest.skip(f"needs helmfile and helm, built by scripts/upstream-tools.sh: {error}")
     env = {**os.environ, "PATH": f"{helm.parent}:{os.environ['PATH']}"}
