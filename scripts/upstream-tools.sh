@@ -3,7 +3,7 @@
 # version (PLATFORM_TOOLS_CACHE, default ~/.cache/platform-tools). A tool already built is
 # reused, so a warm run takes seconds. Prints one summary line last. Versions: upstream-tools.env.
 #
-#   scripts/upstream-tools.sh GROUP...     cluster | supply-chain
+#   scripts/upstream-tools.sh GROUP...     cluster | helm | supply-chain
 #   scripts/upstream-tools.sh --print-dir  where the tools are (NAME-VERSION/bin/)
 #
 # Modules whose go.mod carries `replace` directives (Kubernetes, etcd, helmfile) are refused by
@@ -20,7 +20,7 @@ if [[ "${1:-}" == "--print-dir" ]]; then
   exit 0
 fi
 if [[ $# -eq 0 ]]; then
-  echo "usage: $0 GROUP... (cluster, supply-chain) | --print-dir" >&2
+  echo "usage: $0 GROUP... (cluster, helm, supply-chain) | --print-dir" >&2
   exit 2
 fi
 command -v go >/dev/null || { echo "error: go is not installed (Go 1.25+ is needed to build the cluster tools)" >&2; exit 1; }
@@ -181,9 +181,10 @@ build_helm_diff() {
 # Prometheus needs it. Only that SD is compiled in (the build tags of plugins/), which leaves
 # out the cloud SDKs; the web UI's assets are not embedded (the API is what is used).
 build_prometheus() {
+  local release="3.${2#v0.3}" # v0.316.0 is Prometheus 3.16.0
   GOFLAGS="${GOFLAGS} -tags=remove_all_sd,enable_kubernetes_sd" build_main "$1" "$2" \
     github.com/prometheus/prometheus github.com/prometheus/prometheus/cmd/prometheus prometheus \
-    "-X github.com/prometheus/common/version.Version=${PROMETHEUS_RELEASE}"
+    "-X github.com/prometheus/common/version.Version=${release}"
 }
 
 build_syft() {
@@ -202,16 +203,23 @@ build_cosign() {
     "-X sigs.k8s.io/release-utils/version.gitVersion=$2"
 }
 
+build_helm_tools() {
+  build_tool helm "${HELM_VERSION}" build_helm
+  build_tool helmfile "${HELMFILE_VERSION}" build_helmfile
+  build_tool helm-diff "${HELM_DIFF_VERSION}" build_helm_diff
+}
+
 for group in "$@"; do
   case "${group}" in
     cluster)
       build_tool kubernetes "${KUBERNETES_VERSION}" build_kubernetes
       build_tool etcd "${ETCD_VERSION}" build_etcd
       build_tool coredns "${COREDNS_VERSION}" build_coredns
-      build_tool helm "${HELM_VERSION}" build_helm
-      build_tool helmfile "${HELMFILE_VERSION}" build_helmfile
-      build_tool helm-diff "${HELM_DIFF_VERSION}" build_helm_diff
+      build_helm_tools
       build_tool prometheus "${PROMETHEUS_VERSION}" build_prometheus
+      ;;
+    helm)
+      build_helm_tools
       ;;
     supply-chain)
       build_tool syft "${SYFT_VERSION}" build_syft
@@ -219,7 +227,7 @@ for group in "$@"; do
       build_tool cosign "${COSIGN_VERSION}" build_cosign
       ;;
     *)
-      echo "error: unknown tool group '${group}' (one of: cluster, supply-chain)" >&2
+      echo "error: unknown tool group '${group}' (one of: cluster, helm, supply-chain)" >&2
       exit 2
       ;;
   esac

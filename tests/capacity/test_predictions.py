@@ -102,7 +102,7 @@ def test_measured_profiles_cover_every_service():
     assert provenance["command"].startswith("python -m bench.cpu_per_request")
 
 
-@pytest.mark.parametrize("environment", ["dev", "staging", "prod", "kind", "local"])
+@pytest.mark.parametrize("environment", ["dev", "staging", "prod", "kind", "local", "processes"])
 def test_predictions_for_every_environment(environment: str):
     items = predictions(environment, 100)
     assert {(p.service, p.color) for p in items} == {

@@ -13,13 +13,17 @@ from pathlib import Path
 
 import pytest
 import yaml
+from localcluster import access
+from platform_images import SERVICES
 from platform_images.engine import detect
+from platformctl.kubernetes import load_environment
 
 from tests.cluster.conftest import ENV_FILE, REPO_ROOT
 from tests.support.tools import tool
 
-NAMESPACE = "platform-local"
-SERVICES = ("auth", "orders", "payments", "notifications")
+NAMESPACE = access.NAMESPACE
+# Its helmfile flags (--skip-deps) are the environment's own, as platformctl reads them.
+HELMFILE_FLAGS = load_environment("local", REPO_ROOT).helmfile_flags
 CRASH_VERSION = "local-crash"
 
 
@@ -47,7 +51,7 @@ def platformctl(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
 
 
 def helmfile_apply(env: dict[str, str]) -> subprocess.CompletedProcess:
-    return run(env, "helmfile", "-e", "local", "apply", "--suppress-diff", "--skip-deps")
+    return run(env, "helmfile", "-e", "local", "apply", "--suppress-diff", *HELMFILE_FLAGS)
 
 
 def selectors(env: dict[str, str]) -> dict[str, str]:
@@ -78,7 +82,7 @@ def release(cluster, green_images) -> Iterator[dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def crash_image(cluster) -> str:
+def crash_image(cluster, tmp_path_factory: pytest.TempPathFactory) -> str:
     """orders at CRASH_VERSION: its `uvicorn` exits at once, as a broken release would."""
     engine = detect()
     base = "ghcr.io/example-org/platform-orders:dev"
@@ -89,7 +93,10 @@ def crash_image(cluster) -> str:
         'ENV PATH="/crash:$PATH"\nUSER 10001\n'
     )
     tag = f"ghcr.io/example-org/platform-orders:{CRASH_VERSION}"
-    engine.run("build", "--network", "host", "-t", tag, "-f", "-", ".", input=recipe.encode())
+    context = tmp_path_factory.mktemp("crash-image")  # an empty build context
+    engine.run(
+        "build", "--network", "host", "-t", tag, "-f", "-", str(context), input=recipe.encode()
+    )
     loaded = subprocess.run([tool("localcluster"), "load-images"], capture_output=True, text=True)
     assert loaded.returncode == 0, loaded.stdout + loaded.stderr
     return CRASH_VERSION

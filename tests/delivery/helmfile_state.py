@@ -9,6 +9,7 @@ files it names) stay plain YAML.
 
 from __future__ import annotations
 
+import atexit
 import copy
 import json
 import os
@@ -80,8 +81,8 @@ def _helmfile_command() -> tuple[list[str], dict[str, str]]:
     tools = upstream_tools.cached()
     helmfile, helm = tools.binary("helmfile"), tools.binary("helm")
     if not (helmfile.exists() and helm.exists()):
-        try:  # the first run on a machine builds them (minutes); the cluster tier needs them too
-            tools = upstream_tools.build("cluster", say)
+        try:  # the first run on a machine builds them (minutes)
+            tools = upstream_tools.build("helm", say)
         except upstream_tools.ToolsError as error:
             pytest.skip(f"needs helmfile and helm, built by scripts/upstream-tools.sh: {error}")
     env = {**os.environ, "PATH": f"{helm.parent}:{os.environ['PATH']}"}
@@ -97,12 +98,19 @@ def helmfile(environment: str, *args: str, root: Path = REPO_ROOT) -> str:
     return result.stdout
 
 
+def _scratch(prefix: str) -> Path:
+    """A temporary directory removed when the test session's process exits."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, path, True)
+    return path
+
+
 @cache
 def _with_files(environment: str, files: tuple[tuple[str, str], ...]) -> Path:
     """A copy of helmfile.yaml and environments/ with some files' text replaced."""
     if not files:
         return REPO_ROOT
-    root = Path(tempfile.mkdtemp(prefix=f"helmfile-{environment}-"))
+    root = _scratch(f"helmfile-{environment}-")
     shutil.copy2(HELMFILE, root / "helmfile.yaml")
     shutil.copytree(ENVIRONMENTS_DIR, root / "environments")
     for path, text in files:
@@ -143,7 +151,7 @@ def environment_release(environment: str) -> Release:
 @cache
 def _chart_values(environment: str, files: tuple[tuple[str, str], ...]) -> dict[str, Any]:
     root = _with_files(environment, files)
-    out = Path(tempfile.mkdtemp(prefix="write-values-"))
+    out = _scratch("write-values-")
     template = f"{out}/{{{{ .Release.Namespace }}}}.yaml"
     helmfile(
         environment, "write-values", "--skip-deps", "--output-file-template", template, root=root

@@ -145,3 +145,16 @@ def test_terminating_endpoints_are_not_part_of_a_color():
     found = endpoints(slices)["orders-preview"]
     assert [e.pod for e in found] == ["orders-green-new-a"]
     assert serving_problem("orders", "green", found) is None
+
+
+def test_what_platformctl_needs_beyond_helmfile_comes_from_that_environment_only():
+    from localcluster import monitoring
+    from platformctl.kubernetes import load_environment
+    from platformctl.paths import repo_root
+
+    local = load_environment("local", repo_root())
+    assert local.prometheus_url == monitoring.URL
+    assert local.helmfile_flags == ("--skip-deps",)
+    for name in ("dev", "staging", "prod", "kind"):
+        other = load_environment(name, repo_root())
+        assert (other.prometheus_url, other.helmfile_flags) == (None, ())

@@ -47,13 +47,11 @@ class Tools:
 
 
 def build_tools(say: Callable[[str], None]) -> Tools:
-    """Build (first run) or reuse the pinned syft, registry and cosign; print the summary."""
-    lines: list[str] = []
+    """Build (first run, with progress) or reuse the pinned syft, registry and cosign."""
     try:
-        tools = upstream_tools.build("supply-chain", lines.append)
+        tools = upstream_tools.build("supply-chain", say)
     except upstream_tools.ToolsError as error:
         raise EngineError(str(error)) from None
-    say(lines[-1] if lines else "supply-chain tools ready")
     return Tools(
         syft=tools.binary("syft"),
         registry=tools.binary("registry"),

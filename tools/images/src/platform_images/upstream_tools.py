@@ -1,8 +1,8 @@
 """The pinned upstream tools that scripts/upstream-tools.sh builds from their Go modules.
 
 One reader for the script's cache and its versions file, used by the supply chain (syft,
-registry, cosign), the local cluster (Kubernetes, etcd, CoreDNS, helm, helmfile) and the tests
-that drive the real helm and helmfile.
+registry, cosign), the local cluster (Kubernetes, etcd, CoreDNS, helm, helmfile, helm-diff,
+Prometheus) and the tests that drive the real helm and helmfile.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[4] / "scripts" / "upstream-tools.sh"
+from platform_images.engine import REPO_ROOT
+
+SCRIPT = REPO_ROOT / "scripts" / "upstream-tools.sh"
 VERSIONS = SCRIPT.with_suffix(".env")
 
 

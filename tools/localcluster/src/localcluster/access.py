@@ -13,18 +13,20 @@ import subprocess
 
 from auth_service.devsecrets import DevCredentials, ensure_dev_secrets
 
-from localcluster import monitoring, paths
+from localcluster import paths
 
 SECRETS_DIR = paths.REPO_ROOT / ".local" / "cluster-secrets"
 NAMESPACE = "platform-local"  # environments/local.yaml's release namespace
 LOAD_NAMESPACE = "k6-load"  # its loadGeneratorNamespace
-# Secret name -> namespace, and key -> the file in SECRETS_DIR.
+# (Secret, namespace) -> {key in the Secret: file in SECRETS_DIR}.
 SECRETS = {
-    ("auth-secrets", NAMESPACE): ("auth_signing_key", "auth_users"),
-    ("orders-secrets", NAMESPACE): ("orders_client_secret",),
-    ("k6-credentials", LOAD_NAMESPACE): ("password",),
+    ("auth-secrets", NAMESPACE): {
+        "auth_signing_key": "auth_signing_key",
+        "auth_users": "auth_users",
+    },
+    ("orders-secrets", NAMESPACE): {"orders_client_secret": "orders_client_secret"},
+    ("k6-credentials", LOAD_NAMESPACE): {"password": "dev_alice_password"},
 }
-FILES = {"password": "dev_alice_password"}
 
 
 class SecretsError(RuntimeError):
@@ -32,15 +34,16 @@ class SecretsError(RuntimeError):
 
 
 def manifests() -> list[dict]:
+    """The namespaces and Secrets, from the checkout's development secrets (made on first use)."""
     ensure_dev_secrets(SECRETS_DIR)
     found: list[dict] = [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
         for namespace in (NAMESPACE, LOAD_NAMESPACE)
     ]
-    for (name, namespace), keys in SECRETS.items():
+    for (name, namespace), files in SECRETS.items():
         data = {
-            key: base64.b64encode((SECRETS_DIR / FILES.get(key, key)).read_bytes()).decode()
-            for key in keys
+            key: base64.b64encode((SECRETS_DIR / file).read_bytes()).decode()
+            for key, file in files.items()
         }
         found.append(
             {
@@ -76,9 +79,6 @@ def environment() -> dict[str, str]:
     found = credentials()
     return {
         "KUBECONFIG": str(paths.KUBECONFIG),
-        # No chart repository is reachable: helmfile must not add or update any.
-        "PLATFORMCTL_HELMFILE_FLAGS": "--skip-deps",
-        "PLATFORMCTL_PROMETHEUS_URL": monitoring.URL,
         "PLATFORMCTL_SMOKE_USERNAME": found.username,
         "PLATFORMCTL_SMOKE_PASSWORD": found.password,
         "PLATFORMCTL_SMOKE_CLIENT_ID": "orders",

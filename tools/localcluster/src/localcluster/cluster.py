@@ -91,6 +91,8 @@ def healthy() -> str | None:
     dead = [p.name for p in running if not p.alive()]
     if dead:
         return f"{', '.join(dead)} not running"
+    if "prometheus" not in {p.name for p in running}:
+        return "no Prometheus recorded (a cluster started by an older localcluster)"
     if not network.exists():
         return "the node's network namespace is gone"
     ready = kubectl(

@@ -98,6 +98,6 @@ def command(binary: Path) -> list[str]:
         f"--config.file={CONFIG}",
         f"--storage.tsdb.path={DATA}",
         "--storage.tsdb.retention.time=1d",
+        # No --web.enable-lifecycle: every pod reaches this address, and /-/quit would stop it.
         f"--web.listen-address={ADDRESS}",
-        "--web.enable-lifecycle",
     ]

@@ -1,4 +1,5 @@
-"""The interface every runtime implements: the local processes, and later Kubernetes.
+"""The interface every runtime implements: the local processes (``-e processes``) and
+Kubernetes (every helmfile environment, the local cluster's ``-e local`` among them).
 
 The runbook (:mod:`platformctl.runbook`) holds the blue/green logic: preconditions, smoke
 checks, pre- and post-promotion analysis, automatic rollback. A backend only knows how to

@@ -51,8 +51,8 @@ EnvironmentOpt = Annotated[
 PrometheusOpt = Annotated[
     str | None,
     typer.Option(
-        help="Prometheus the analysis queries (Kubernetes; default: $PLATFORMCTL_PROMETHEUS_URL, "
-        "else a port-forward to the chart's)"
+        help="Prometheus the analysis queries (Kubernetes; default: the environment's "
+        "platformctl.prometheusUrl, else a port-forward to the chart's)"
     ),
 ]
 KUBERNETES_READY_TIMEOUT = 600.0  # helmfile.yaml's helmDefaults.timeout

@@ -31,8 +31,9 @@ REASONS = {
 }
 """The HPA's condition reasons, in words."""
 
-CHART_DEFAULTS = "local"
-"""The environment name that means "the chart's own values" (what ``platformctl up`` runs)."""
+CHART_DEFAULTS = "processes"
+"""The environment name that means "the chart's own values" (what ``platformctl up`` runs, as
+every other verb's ``-e processes``)."""
 
 
 def predictions(
@@ -44,7 +45,7 @@ def predictions(
 ) -> list[Prediction]:
     """Predicted replicas for every service color of ``environment`` at ``rps`` edge requests/s.
 
-    ``environment`` names ``environments/<env>.yaml``; ``local`` uses the chart's defaults.
+    ``environment`` names ``environments/<env>.yaml``; ``processes`` uses the chart's defaults.
     ``sizing`` tries other requests, targets or replica bounds without editing the files.
     """
     if rps < 0:
@@ -117,8 +118,8 @@ def capacity(
         typer.Option(
             "--environment",
             "-e",
-            help="environments/<env>.yaml to read (dev, staging, prod, kind); "
-            "`local` = the chart's defaults",
+            help="environments/<env>.yaml to read (dev, staging, prod, kind, local); "
+            "`processes` = the chart's defaults",
         ),
     ] = CHART_DEFAULTS,
     rps: Annotated[

@@ -3,17 +3,13 @@ helm and kubectl. ``build_backend`` is the entry point; WIRING.md shows the CLI 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from platformctl.kubernetes.backend import (
     CREDENTIAL_VARIABLES,
-    HELMFILE_FLAGS_VARIABLE,
-    PROMETHEUS_URL_VARIABLE,
     KubernetesBackend,
     Timeouts,
     credentials_from_environment,
-    helmfile_flags_from_environment,
 )
 from platformctl.kubernetes.commands import Commands, CompletedCommand, SubprocessCommands
 from platformctl.kubernetes.environment import Environment, load_environment
@@ -23,8 +19,6 @@ from platformctl.traffic import Credentials
 
 __all__ = [
     "CREDENTIAL_VARIABLES",
-    "HELMFILE_FLAGS_VARIABLE",
-    "PROMETHEUS_URL_VARIABLE",
     "Commands",
     "CompletedCommand",
     "Environment",
@@ -51,17 +45,17 @@ def build_backend(
     ``forward``: open ``kubectl port-forward``s so the live and preview Services (and the
     chart's Prometheus, without ``prometheus_url``) are reachable from here; deploy and
     promote need that, status and rollback do not. ``credentials`` default to the
-    ``PLATFORMCTL_SMOKE_*`` variables, ``prometheus_url`` to ``PLATFORMCTL_PROMETHEUS_URL``,
-    and ``PLATFORMCTL_HELMFILE_FLAGS`` (shell words) are added to every ``helmfile apply``.
+    ``PLATFORMCTL_SMOKE_*`` variables, ``prometheus_url`` to the environment's
+    ``platformctl.prometheusUrl``; its ``platformctl.helmfileFlags`` are added to every
+    ``helmfile apply``.
     Raises :class:`platformctl.backend.BackendError` for an environment helmfile.yaml does
     not define.
     """
     return KubernetesBackend(
         load_environment(environment, repo or repo_root()),
         commands or SubprocessCommands(),
-        prometheus_url=prometheus_url or os.environ.get(PROMETHEUS_URL_VARIABLE) or None,
+        prometheus_url=prometheus_url,
         credentials=credentials if credentials is not None else credentials_from_environment(),
         forward=forward,
         timeouts=timeouts,
-        helmfile_flags=helmfile_flags_from_environment(),
     )

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shlex
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -61,18 +60,6 @@ CREDENTIAL_VARIABLES = {
 }
 
 
-# Where a cluster needs more than helmfile.yaml says, its set-up exports these (the local
-# cluster's `localcluster env` does: no chart repository is reachable there, and its
-# Prometheus runs beside the node rather than in the chart).
-PROMETHEUS_URL_VARIABLE = "PLATFORMCTL_PROMETHEUS_URL"
-HELMFILE_FLAGS_VARIABLE = "PLATFORMCTL_HELMFILE_FLAGS"
-
-
-def helmfile_flags_from_environment(env: Mapping[str, str] | None = None) -> tuple[str, ...]:
-    env = os.environ if env is None else env
-    return tuple(shlex.split(env.get(HELMFILE_FLAGS_VARIABLE, "")))
-
-
 def credentials_from_environment(env: Mapping[str, str] | None = None) -> Credentials | None:
     """The smoke and analysis-load identity (a user, and a client with payments:charge and
     notifications:send), from ``PLATFORMCTL_SMOKE_*``; None when not configured."""
@@ -103,15 +90,13 @@ class KubernetesBackend:
         credentials: Credentials | None = None,
         forward: bool = True,
         timeouts: Timeouts | None = None,
-        helmfile_flags: Sequence[str] = (),
     ) -> None:
         self.environment = environment
-        self.helmfile_flags = tuple(helmfile_flags)
         self.commands = commands
         self.file = EnvironmentFile(environment.file)
         self.forward = forward
         self.timeouts = timeouts or Timeouts()
-        self._prometheus_url = prometheus_url
+        self._prometheus_url = prometheus_url or environment.prometheus_url
         self._credentials = credentials
         self._forwards = PortForwards(commands, environment.namespace, environment.kube_context)
         self._values: dict[int, dict[str, Any]] = {}
@@ -152,7 +137,7 @@ class KubernetesBackend:
             env.name,
             "apply",
             "--suppress-secrets",
-            *self.helmfile_flags,
+            *env.helmfile_flags,
         ]
 
     def _run(self, argv: Sequence[str]) -> CompletedCommand:
@@ -311,7 +296,8 @@ class KubernetesBackend:
     def deploy(self, services: Sequence[str], version: str, faults: Mapping[str, str]) -> None:
         if faults:
             raise BackendError(
-                "--fault rehearses a bad release on the local runtime only; in a cluster set "
+                "--fault rehearses a bad release on the local processes only (-e processes); "
+                "in a cluster set "
                 "<service>.<color>.faults in the chart values (refused in production)"
             )
         if not VERSION_PATTERN.match(version):
@@ -451,8 +437,11 @@ class KubernetesBackend:
         for name, color in targets.items():
             selector = f"app.kubernetes.io/name={name},color={color}"
             result = self.commands.run(
-                self.kubectl("get", "pods", "--selector", selector, "--output", "json")
-            )
+                self.kubectl(
+                    "get", "pods", "--selector", selector, "--output", "json",
+                    "--request-timeout=10s",
+                )
+            )  # fmt: skip
             try:
                 pods = json.loads(result.stdout).get("items", []) if result.returncode == 0 else []
             except json.JSONDecodeError:
@@ -491,8 +480,12 @@ class KubernetesBackend:
         try:
             self._run(self.helmfile_apply())
         except BackendError as exc:
-            # Read why before restoring: the restore replaces the pods that show it.
-            problems = diagnose() if diagnose else ""
+            # Read why before restoring (the restore replaces the pods that show it), but never
+            # let the reading keep the file from being restored.
+            try:
+                problems = diagnose() if diagnose else ""
+            except Exception as reading:
+                problems = f"could not read the pods: {reading}"
             if problems:
                 exc = BackendError(f"{exc} (the new pods: {problems})")
             self._write(undo)

@@ -83,15 +83,26 @@ def serving_problem(service: str, color: str, found: Iterable[Endpoint]) -> str 
 
 
 def pod_problem(pod: Mapping[str, Any]) -> str | None:
-    """Why a pod's containers are not running, from its status (None when nothing is wrong)."""
-    for status in (pod.get("status") or {}).get("containerStatuses") or []:
-        waiting = (status.get("state") or {}).get("waiting") or {}
-        last = (status.get("lastState") or {}).get("terminated") or {}
+    """Why a pod is not serving, from its status (None when nothing is wrong): a condition that
+    keeps it from being scheduled, or a container (init containers first) waiting or restarting."""
+    status = pod.get("status") or {}
+    for condition in status.get("conditions") or []:
+        if condition.get("type") == "PodScheduled" and condition.get("status") == "False":
+            return f"not scheduled: {condition.get('reason')}: {condition.get('message', '')}"
+    containers = [
+        *(status.get("initContainerStatuses") or []),
+        *(status.get("containerStatuses") or []),
+    ]
+    for container in containers:
+        if container.get("ready"):
+            continue
+        waiting = (container.get("state") or {}).get("waiting") or {}
+        last = (container.get("lastState") or {}).get("terminated") or {}
         if not waiting.get("reason") and not last:
             continue
         detail = [waiting.get("reason") or "restarting"]
         if last:
             detail.append(f"last exit {last.get('exitCode')} ({last.get('reason', 'Error')})")
-        detail.append(f"{status.get('restartCount', 0)} restarts")
+        detail.append(f"{container.get('restartCount', 0)} restarts")
         return ", ".join(detail)
     return None

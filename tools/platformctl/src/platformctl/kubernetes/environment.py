@@ -24,6 +24,9 @@ class Environment:
     release: str
     namespace: str
     kube_context: str | None = None
+    # From the environment's values (`platformctl:` in environments/common.yaml).
+    prometheus_url: str | None = None
+    helmfile_flags: tuple[str, ...] = ()
 
     @property
     def helmfile(self) -> Path:
@@ -61,12 +64,15 @@ def load_environment(name: str, repo: Path) -> Environment:
     ]
     if len(enabled) != 1:
         raise BackendError(f"environment {name} enables {len(enabled)} releases, expected one")
+    settings = values.get("platformctl") or {}
     return Environment(
         name=name,
         repo=repo,
         release=enabled[0]["name"],
         namespace=enabled[0]["namespace"],
         kube_context=spec.get("kubeContext"),
+        prometheus_url=settings.get("prometheusUrl") or None,
+        helmfile_flags=tuple(str(flag) for flag in settings.get("helmfileFlags") or ()),
     )
 
 
