@@ -82,9 +82,13 @@ def cluster(images) -> Iterator[dict[str, str]]:
 def green_images(cluster, images) -> str:
     """The new version: the built images under a second tag, imported into the node."""
     engine = detect()
+    tags = []
     for service in SERVICES:
         source = f"ghcr.io/example-org/platform-{service}:dev"
-        engine.run("tag", source, f"ghcr.io/example-org/platform-{service}:{GREEN_VERSION}")
-    loaded = subprocess.run([tool("localcluster"), "load-images"], capture_output=True, text=True)
+        tags.append(f"ghcr.io/example-org/platform-{service}:{GREEN_VERSION}")
+        engine.run("tag", source, tags[-1])
+    loaded = subprocess.run(
+        [tool("localcluster"), "load-images", *tags], capture_output=True, text=True
+    )
     assert loaded.returncode == 0, loaded.stdout + loaded.stderr
     return GREEN_VERSION

@@ -97,7 +97,9 @@ def crash_image(cluster, tmp_path_factory: pytest.TempPathFactory) -> str:
     engine.run(
         "build", "--network", "host", "-t", tag, "-f", "-", str(context), input=recipe.encode()
     )
-    loaded = subprocess.run([tool("localcluster"), "load-images"], capture_output=True, text=True)
+    loaded = subprocess.run(
+        [tool("localcluster"), "load-images", tag], capture_output=True, text=True
+    )
     assert loaded.returncode == 0, loaded.stdout + loaded.stderr
     return CRASH_VERSION
 

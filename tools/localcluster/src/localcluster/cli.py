@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import time
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -54,10 +55,16 @@ def offline_chart_command() -> None:
 
 
 @app.command("load-images")
-def load_images_command() -> None:
-    """Import every tag of the images `make images` built into the node's containerd."""
+def load_images_command(
+    image: Annotated[
+        list[str] | None,
+        typer.Argument(help="images to import (default: every tag `make images` built)"),
+    ] = None,
+) -> None:
+    """Import images into the node's containerd: the named ones, else every tag of the images
+    `make images` built (a new version is a new tag: tag it, then load it)."""
     try:
-        count = cluster.load_platform_images()
+        count = cluster.load_platform_images(image or None)
     except cluster.ClusterError as error:
         _fail(str(error))
     console.print(f"imported {count} image tags into the node")

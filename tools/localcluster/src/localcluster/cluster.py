@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from platform_images import upstream_tools
+from platform_images.engine import detect
 
 from localcluster import access, configs, images, monitoring, network, paths, pki, processes
 
@@ -261,7 +262,7 @@ def _start(tools: Tools, say: Say) -> None:
     _wait(f"node {paths.NODE_NAME} Ready", node_ready, 120, "kubelet", say)
 
     say("images: pause and CoreDNS built here, the platform's from `make images`")
-    engine = images.engine()
+    engine = detect()
     coredns_tag = f"localhost/platform-coredns:{tools.coredns_version}"
     node_images = images.build_node_images(engine, tools.coredns, coredns_tag)
     platform = images.platform_image_tags(engine)
@@ -299,12 +300,15 @@ def _start(tools: Tools, say: Say) -> None:
     processes.save(started, phase="ready", started_at=time.time())
 
 
-def load_platform_images() -> int:
-    """(Re-)import the platform's image tags into the running node."""
+def load_platform_images(named: list[str] | None = None) -> int:
+    """(Re-)import images into the running node: ``named``, else the platform's image tags."""
     if cluster_reason := healthy():
         raise ClusterError(f"the local cluster is not running ({cluster_reason}): make cluster")
-    engine = images.engine()
-    tags = images.platform_image_tags(engine)
+    engine = detect()
+    missing = [ref for ref in named or () if not engine.image_exists(ref)]
+    if missing:
+        raise ClusterError(f"no such image here: {', '.join(missing)} (build or tag it first)")
+    tags = named or images.platform_image_tags(engine)
     images.import_into_node(engine, tags)
     return len(tags)
 

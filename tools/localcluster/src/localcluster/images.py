@@ -13,7 +13,7 @@ from pathlib import Path
 from platform_images import base
 from platform_images.build import REPORT as BUILT_IMAGES
 from platform_images.build import THIRD_PARTY, build_third_party
-from platform_images.engine import Engine, EngineError, detect
+from platform_images.engine import Engine, EngineError
 
 from localcluster import paths
 
@@ -88,7 +88,3 @@ def import_into_node(engine: Engine, tags: list[str]) -> None:
              "images", "import", str(archive)],
             check=True, capture_output=True, text=True, timeout=900,
         )  # fmt: skip
-
-
-def engine() -> Engine:
-    return detect()
