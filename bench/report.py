@@ -404,9 +404,10 @@ supervisor during `deploy all` (10 s each, 718 and 746 samples) put 92 % and 86 
 samples in `ssl.create_default_context`, under `httpx.Client.__init__`: every readiness probe
 built a new client, and each one loads the CA bundle (46 ms of CPU for this machine's 144
 certificates, `python -c 'import ssl; ssl.create_default_context()'`, ten runs), so the two
-processes took most of a core from the live colors. The machine's CA bundle had grown; the
-code was the same at the last green run. Now every loopback call in the local runtime goes
-through one client per process (`platformctl/local/loopback.py`). Same test, same machine:
+processes took most of a core from the live colors. The same code had passed on earlier boots
+of these machines; the bundle is rebuilt at boot, so its size (and this cost) varies. Now every
+loopback call in the local runtime goes through one client per process
+(`platformctl/local/loopback.py`). Same test, same machine:
 
 | | p95 / p99 (100/s) | dropped | new colors ready after | runbook |
 |---|---:|---:|---:|---:|

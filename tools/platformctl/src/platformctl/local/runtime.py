@@ -15,7 +15,7 @@ import httpx
 
 from platformctl.backend import BackendError
 from platformctl.catalog import SERVICES
-from platformctl.local import loopback
+from platformctl.local import loopback, port_check
 from platformctl.local.backend import LocalBackend
 from platformctl.local.processes import kill_stale, pid_alive
 from platformctl.local.state import PlatformState, Ports, RuntimeSettings, StateStore
@@ -51,6 +51,7 @@ def prepare(home: Home, ports: Ports | None, runtime_changes: dict[str, object])
                 state.ports = ports
         else:
             state = PlatformState.initial(ports or Ports(), RuntimeSettings())
+        port_check.ensure_free(state.ports)  # before anything starts or the state changes
         state.runtime = replace(state.runtime, **runtime_changes)  # type: ignore[arg-type]
         store.save(state)
         return state
