@@ -12,6 +12,7 @@
 #   HELMFILE_FLAGS            extra helmfile flags (local: --skip-deps, no chart repository)
 #   K6_IMAGE K6_SCRIPTS K6_SUMMARY   the k6 image and the node paths of k6/ and the summary
 #   K6_DURATION K6_RATE BASELINE_SECONDS   the load, and the steady time before/after changes
+#   K6_P99_MS                 the p99 latency bar in ms (default 500; 0 failed requests always)
 #   RESULTS                   a file that receives one "key=value" line per figure
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -28,6 +29,7 @@ K6_SCRIPTS="${K6_SCRIPTS:-/k6}"
 K6_SUMMARY="${K6_SUMMARY:-/k6-summary}"
 K6_DURATION="${K6_DURATION:-8m}"
 K6_RATE="${K6_RATE:-10}"
+K6_P99_MS="${K6_P99_MS:-500}"
 BASELINE_SECONDS="${BASELINE_SECONDS:-20}"
 RESULTS="${RESULTS:-/dev/null}"
 PYTHON="${PYTHON:-.venv/bin/python}"
@@ -73,6 +75,7 @@ sed -e "s#docker.io/grafana/k6:1.1.0#${K6_IMAGE}#" \
   -e "s#platform-kind.svc#${NAMESPACE}.svc#" \
   -e "s#path: /k6-summary#path: ${K6_SUMMARY}#" -e "s#path: /k6\$#path: ${K6_SCRIPTS}#" \
   -e "s#value: \"8m\"#value: \"${K6_DURATION}\"#" -e "s#value: \"10\"#value: \"${K6_RATE}\"#" \
+  -e "s#value: \"500\"#value: \"${K6_P99_MS}\"#" \
   .github/e2e/k6-zero-downtime-job.yaml | kubectl apply -f - >/dev/null
 kubectl -n "${LOAD_NAMESPACE}" wait job/k6-zero-downtime --for=jsonpath='{.status.ready}'=1 --timeout=180s
 sleep "${BASELINE_SECONDS}"

@@ -41,6 +41,9 @@ def test_runbook_under_load_with_zero_failed_requests(cluster, green_images) -> 
                 "K6_SUMMARY": str(summary),
                 "K6_DURATION": "3m",
                 "K6_RATE": "10",
+                # The whole control plane, 16 pods rolling and k6 share two cores: p99 reached
+                # 0.7-1.9 s by route in one run (0 failed). Failed requests stay at zero.
+                "K6_P99_MS": "2500",
                 "BASELINE_SECONDS": "10",
                 "RESULTS": str(results),
                 "PYTHON": tool("python"),
