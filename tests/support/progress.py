@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import pytest
 
-_reporter = None
+_config: pytest.Config | None = None
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
-    global _reporter
-    _reporter = config.pluginmanager.get_plugin("terminalreporter")
+    global _config
+    _config = config
 
 
 def say(line: str) -> None:
-    if _reporter is not None:
-        _reporter.write_line(line)
-    else:
+    reporter = _config and _config.pluginmanager.get_plugin("terminalreporter")
+    capture = _config and _config.pluginmanager.get_plugin("capturemanager")
+    if not reporter or not capture:
         print(line)
+        return
+    # Output is captured while a fixture runs: step around it, as capsys.disabled() does.
+    with capture.global_and_fixture_disabled():
+        reporter.write_line(line)
