@@ -7,6 +7,7 @@ never copied, so renaming a setting in a service cannot silently break the runti
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -18,6 +19,9 @@ from servicekit.settings import ServiceSettings
 SERVICES: tuple[str, ...] = ("auth", "orders", "payments", "notifications")
 COLORS: tuple[str, ...] = ("blue", "green")
 INITIAL_VERSION = "1.0.0"
+# A version is an image tag on Kubernetes and a label locally; both accept only what the OCI
+# distribution spec's tag grammar does (so never "../../x"). Use with fullmatch.
+IMAGE_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 
 # Contract ports (docs/contract.md): stable ports route to the live color, preview to the idle.
 DEFAULT_STABLE_PORTS = {"auth": 8001, "orders": 8002, "payments": 8003, "notifications": 8004}

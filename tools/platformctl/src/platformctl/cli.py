@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import sys
 from contextlib import ExitStack
@@ -19,7 +18,13 @@ from platformctl import output, runbook
 from platformctl.analysis.config import AnalysisConfig, AnalysisConfigError, load_config
 from platformctl.backend import Backend, BackendError
 from platformctl.capacity import report as capacity_report
-from platformctl.catalog import FaultSpecError, UnknownServiceError, parse_faults, resolve_services
+from platformctl.catalog import (
+    IMAGE_TAG,
+    FaultSpecError,
+    UnknownServiceError,
+    parse_faults,
+    resolve_services,
+)
 from platformctl.local import runtime
 from platformctl.local.analysis_file import analysis_path
 from platformctl.local.backend import LocalBackend
@@ -200,10 +205,6 @@ def status(
         print(json.dumps(payload, indent=2))
         return
     console.print(output.status_table(views))
-
-
-# The OCI distribution spec's tag grammar.
-IMAGE_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 
 
 @app.command()

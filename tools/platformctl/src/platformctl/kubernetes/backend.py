@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from platformctl.backend import BackendError, ColorView, ServiceView
-from platformctl.catalog import COLORS, SERVICES
+from platformctl.catalog import COLORS, IMAGE_TAG, SERVICES
 from platformctl.kubernetes import cluster
 from platformctl.kubernetes.commands import CommandError, Commands, CompletedCommand
 from platformctl.kubernetes.envfile import (
@@ -51,7 +50,6 @@ SERVICE_PORT = 80  # every service's Service port (charts/platform/charts/<svc>/
 PROMETHEUS_SERVICE = "platform-prometheus-server"  # prometheus.server.fullnameOverride
 PROMETHEUS_PORT = 80
 # An image tag, as the deploy workflow checks it.
-VERSION_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 CREDENTIAL_VARIABLES = {
     "username": "PLATFORMCTL_SMOKE_USERNAME",
     "password": "PLATFORMCTL_SMOKE_PASSWORD",
@@ -300,7 +298,7 @@ class KubernetesBackend:
                 "in a cluster set "
                 "<service>.<color>.faults in the chart values (refused in production)"
             )
-        if not VERSION_PATTERN.match(version):
+        if not IMAGE_TAG.fullmatch(version):
             raise BackendError(f"{version!r} is not an image tag")
         self.credentials()  # the smoke checks need them: fail before changing anything
         running = self._in_step_with_file()
@@ -432,21 +430,18 @@ class KubernetesBackend:
         return running
 
     def _pod_problems(self, targets: Mapping[str, str]) -> str:
-        """What the pods of each service's color report while not ready (best effort)."""
+        """What the pods of each service's color report while not ready; raises BackendError
+        when kubectl cannot tell (the caller reports that instead)."""
         found = []
         for name, color in targets.items():
             selector = f"app.kubernetes.io/name={name},color={color}"
-            result = self.commands.run(
+            pods = self._json(
                 self.kubectl(
                     "get", "pods", "--selector", selector, "--output", "json",
                     "--request-timeout=10s",
                 )
             )  # fmt: skip
-            try:
-                pods = json.loads(result.stdout).get("items", []) if result.returncode == 0 else []
-            except json.JSONDecodeError:
-                pods = []
-            for pod in pods:
+            for pod in pods.get("items", []):
                 problem = cluster.pod_problem(pod)
                 if problem:
                     found.append(f"{pod['metadata']['name']} {problem}")
