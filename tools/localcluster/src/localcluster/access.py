@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
 
 from auth_service.devsecrets import DevCredentials, ensure_dev_secrets
 
@@ -29,13 +28,10 @@ SECRETS = {
 }
 
 
-class SecretsError(RuntimeError):
-    pass
-
-
-def manifests() -> list[dict]:
-    """The namespaces and Secrets, from the checkout's development secrets (made on first use)."""
-    ensure_dev_secrets(SECRETS_DIR)
+def manifest() -> str:
+    """The namespaces and Secrets as one kubectl List, from the checkout's development secrets
+    (made on first use); applying it again changes nothing."""
+    credentials()
     found: list[dict] = [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
         for namespace in (NAMESPACE, LOAD_NAMESPACE)
@@ -54,20 +50,7 @@ def manifests() -> list[dict]:
                 "data": data,
             }
         )
-    return found
-
-
-def apply() -> None:
-    """Create or update the namespaces and Secrets (idempotent)."""
-    document = json.dumps({"apiVersion": "v1", "kind": "List", "items": manifests()})
-    result = subprocess.run(
-        [str(paths.BIN_DIR / "kubectl"), f"--kubeconfig={paths.KUBECONFIG}", "apply", "-f", "-"],
-        input=document,
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode != 0:
-        raise SecretsError(f"applying the platform's Secrets failed: {result.stderr.strip()}")
+    return json.dumps({"apiVersion": "v1", "kind": "List", "items": found})
 
 
 def credentials() -> DevCredentials:

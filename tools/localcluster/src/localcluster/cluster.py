@@ -74,14 +74,25 @@ def _lock() -> Iterator[None]:
 
 
 def kubectl(
-    *args: str, timeout: float = 60, check: bool = True
+    *args: str, timeout: float = 60, check: bool = True, input: str | None = None
 ) -> subprocess.CompletedProcess[str]:
+    """kubectl against this cluster, whatever KUBECONFIG the caller's shell has."""
     result = subprocess.run(
-        [str(paths.BIN_DIR / "kubectl"), *args], capture_output=True, text=True, timeout=timeout
+        [str(paths.BIN_DIR / "kubectl"), f"--kubeconfig={paths.KUBECONFIG}", *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
     if check and result.returncode != 0:
         raise ClusterError(f"kubectl {' '.join(args[:3])}: {result.stderr.strip()}")
     return result
+
+
+def _apply(what: str, manifest: str) -> None:
+    applied = kubectl("apply", "-f", "-", input=manifest, check=False, timeout=120)
+    if applied.returncode != 0:
+        raise ClusterError(f"{what}: {applied.stderr.strip()}")
 
 
 def healthy() -> str | None:
@@ -270,14 +281,7 @@ def _start(tools: Tools, say: Say) -> None:
     say(f"  imported {len(node_images) + len(platform)} images")
 
     manifest = (paths.MANIFESTS / "coredns.yaml").read_text().replace("COREDNS_IMAGE", coredns_tag)
-    applied = subprocess.run(
-        [str(paths.BIN_DIR / "kubectl"), "apply", "-f", "-"],
-        input=manifest,
-        capture_output=True,
-        text=True,
-    )
-    if applied.returncode != 0:
-        raise ClusterError(f"CoreDNS: {applied.stderr.strip()}")
+    _apply("CoreDNS", manifest)
     kubectl(
         "-n",
         "kube-system",
@@ -290,10 +294,7 @@ def _start(tools: Tools, say: Say) -> None:
     say("  CoreDNS ready")
 
     say("platform: its Secrets, and Prometheus")
-    try:
-        access.apply()
-    except access.SecretsError as error:
-        raise ClusterError(str(error)) from None
+    _apply("the platform's Secrets", access.manifest())
     monitoring.write_config()
     launch("prometheus", monitoring.command(tools.prometheus), in_node=False)
     _wait(f"Prometheus at {monitoring.URL}", monitoring.ready, 60, "prometheus", say)
