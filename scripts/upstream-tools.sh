@@ -187,6 +187,19 @@ build_prometheus() {
     "-X github.com/prometheus/common/version.Version=${release}"
 }
 
+# The resource metrics API the HorizontalPodAutoscalers read (aggregated into the apiserver).
+build_metrics_server() {
+  build_main "$1" "$2" sigs.k8s.io/metrics-server sigs.k8s.io/metrics-server/cmd/metrics-server \
+    metrics-server "-X sigs.k8s.io/metrics-server/pkg/version.gitVersion=$2"
+}
+
+# Object state as metrics (kube_deployment_*, kube_pod_*, kube_horizontalpodautoscaler_*), the
+# cluster panels of the dashboards.
+build_kube_state_metrics() {
+  build_main "$1" "$2" k8s.io/kube-state-metrics/v2 k8s.io/kube-state-metrics/v2 kube-state-metrics \
+    "-X github.com/prometheus/common/version.Version=${2#v}"
+}
+
 build_syft() {
   build_main "$1" "$2" github.com/anchore/syft github.com/anchore/syft/cmd/syft syft \
     "-X main.version=${2#v}"
@@ -217,6 +230,8 @@ for group in "$@"; do
       build_tool coredns "${COREDNS_VERSION}" build_coredns
       build_helm_tools
       build_tool prometheus "${PROMETHEUS_VERSION}" build_prometheus
+      build_tool metrics-server "${METRICS_SERVER_VERSION}" build_metrics_server
+      build_tool kube-state-metrics "${KUBE_STATE_METRICS_VERSION}" build_kube_state_metrics
       ;;
     helm)
       build_helm_tools

@@ -138,6 +138,7 @@ def test_sizing_matches_the_real_gotmpl_render(environment: str):
     assert ours["global"]["activeColor"] == rendered["global"]["activeColor"]
     for service in SERVICES:
         assert ours[service]["activeColor"] == rendered[service]["activeColor"]
+        assert ours[service]["autoscalingBehavior"] == rendered[service]["autoscalingBehavior"]
         for color in ("blue", "green"):
             for key in ("replicas", "autoscaling", "resources"):
                 assert ours[service][color][key] == rendered[service][color][key], (

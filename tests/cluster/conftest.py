@@ -65,6 +65,12 @@ def cluster(images) -> Iterator[dict[str, str]]:
         say(f"  {line.rstrip()}")
     assert up.wait() == 0, "".join(output)  # bounded by the tests' own timeouts
     say(f"cluster tier: localcluster up took {time.monotonic() - started:.0f} s")
+    if was_running:
+        # A cluster started before the images were (re)built still has the old ones.
+        loaded = subprocess.run(
+            [tool("localcluster"), "load-images"], capture_output=True, text=True
+        )
+        assert loaded.returncode == 0, loaded.stdout + loaded.stderr
     env = {
         **os.environ,
         **access.environment(),
@@ -92,3 +98,12 @@ def green_images(cluster, images) -> str:
     )
     assert loaded.returncode == 0, loaded.stdout + loaded.stderr
     return GREEN_VERSION
+
+
+@pytest.fixture(scope="package")
+def cpu_load_experiment(cluster, tmp_path_factory: pytest.TempPathFactory):
+    """The HPA experiment (hpa_experiment.py), run once for the autoscaling and panel tests."""
+    from tests.cluster.hpa_experiment import autoscaled, run_cpu_load_experiment
+
+    with autoscaled(cluster):
+        return run_cpu_load_experiment(cluster, tmp_path_factory.mktemp("hpa"))

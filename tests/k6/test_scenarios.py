@@ -25,6 +25,7 @@ EXPECTED_SCENARIOS = {
     "breakpoint",
     "zero-downtime",
     "zero-downtime-no-reuse",
+    "cpu-load",
 }
 EVERY_BRANCH = {"RETRY_EVERY": 2, "DECLINE_EVERY": 3, "BROWSE_WEIGHT": 1, "ORDER_WEIGHT": 2}
 MIX_CHECKS = {

@@ -1,7 +1,8 @@
 """Every application panel shows real data from the real services, for the right series.
 
-Cluster-only panels (kube-state-metrics, cAdvisor) are skipped with the reason given in
-platformctl.dashboards.cluster, the one place that lists them.
+Cluster-only panels (kube-state-metrics, cAdvisor; platformctl.dashboards.cluster lists their
+sources) have no data on local processes by design: tests/cluster/test_cluster_panels.py runs
+the same checks on them against the local cluster's Prometheus.
 """
 
 from __future__ import annotations
@@ -13,29 +14,29 @@ import pytest
 from platformctl.dashboards import (
     PanelReview,
     Report,
-    load_dashboards,
     panels_without_data_table,
 )
 from rich.console import Console
 
 from tests.observability.conftest import FILTERED_COLOR, FILTERED_SERVICE
-from tests.observability.paths import DASHBOARDS_DIR
+from tests.observability.panel_checks import (
+    PANELS,
+    assert_follows_the_variables,
+    assert_shows_real_data,
+    find_panel,
+)
 from tests.observability.stack import COLORS, FAULTY_COLOR, LIVE_COLOR, SERVICES
 
 # The first test also starts the platform (8 uvicorn processes, Prometheus, k6): on a
 # loaded 2-core machine that alone can take minutes.
 pytestmark = pytest.mark.timeout(420)
 
-PANELS = [(d.uid, p.id, p.title) for d in load_dashboards(DASHBOARDS_DIR) for p in d.panels]
+APP_PANELS = [panel for panel in PANELS if not panel.cluster_only]
 by_panel = pytest.mark.parametrize(
     ("uid", "panel_id"),
-    [(uid, panel_id) for uid, panel_id, _ in PANELS],
-    ids=[f"{uid}/{title}" for uid, _, title in PANELS],
+    [(panel.uid, panel.id) for panel in APP_PANELS],
+    ids=[panel.test_id for panel in APP_PANELS],
 )
-
-
-def _find(report: Report, uid: str, panel_id: int) -> PanelReview:
-    return next(r for r in report.panels if r.dashboard.uid == uid and r.panel.id == panel_id)
 
 
 def _by_title(report: Report, uid: str, title: str) -> PanelReview:
@@ -44,35 +45,19 @@ def _by_title(report: Report, uid: str, title: str) -> PanelReview:
 
 @by_panel
 def test_panel_shows_real_data(review_all: Report, uid: str, panel_id: int) -> None:
-    review = _find(review_all, uid, panel_id)
-    assert not review.errors
-    if review.cluster_only:
-        pytest.skip(f"needs a cluster: {review.cluster_only}")
-    for result in review.results:
-        assert result.has_data, f"{uid}/{review.panel.title}/{result.target.ref_id}: no data"
-    for series in review.series:
-        assert series.labels.get("service", SERVICES[0]) in SERVICES, series.labels
-        assert series.labels.get("color", COLORS[0]) in COLORS, series.labels
+    assert_shows_real_data(find_panel(review_all, uid, panel_id), SERVICES, COLORS)
 
 
 @by_panel
 def test_panel_follows_the_service_and_color_variables(
     review_filtered: Report, uid: str, panel_id: int
 ) -> None:
-    review = _find(review_filtered, uid, panel_id)
-    assert not review.errors
-    if review.cluster_only:
-        pytest.skip(f"needs a cluster: {review.cluster_only}")
-    assert review.has_data, f"{uid}/{review.panel.title}: no data for {FILTERED_SERVICE}"
-    exprs = [t.expr for t in review.panel.targets]
-    for series in review.series:
-        if any("$service" in e for e in exprs) and "service" in series.labels:
-            assert series.labels["service"] == FILTERED_SERVICE, series.labels
-        if any("$color" in e for e in exprs) and "color" in series.labels:
-            assert series.labels["color"] == FILTERED_COLOR, series.labels
+    assert_follows_the_variables(
+        find_panel(review_filtered, uid, panel_id), FILTERED_SERVICE, FILTERED_COLOR
+    )
 
 
-@pytest.mark.parametrize("uid", sorted({uid for uid, _, _ in PANELS}))
+@pytest.mark.parametrize("uid", sorted({panel.uid for panel in PANELS}))
 def test_every_service_and_color_appears(review_all: Report, uid: str) -> None:
     seen = {
         (s.labels["service"], s.labels["color"])
@@ -86,7 +71,10 @@ def test_every_service_and_color_appears(review_all: Report, uid: str) -> None:
 
 def test_only_cluster_panels_lack_data(review_all: Report) -> None:
     assert [f"{r.dashboard.uid}/{r.panel.title}" for r in review_all.without_data] == []
-    assert review_all.cluster_only_without_data, "the cluster panels are recognized as such"
+    # The review's own verdict matches the split the tests parametrize by.
+    assert {(r.dashboard.uid, r.panel.id) for r in review_all.cluster_only_without_data} == {
+        (panel.uid, panel.id) for panel in PANELS if panel.cluster_only
+    }
 
 
 def test_live_color_panel_names_the_live_color(review_all: Report) -> None:

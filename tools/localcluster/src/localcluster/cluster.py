@@ -2,8 +2,9 @@
 
 up: the pinned tools (built once), the node's network namespace, PKI and configs, then
 containerd, etcd, kube-apiserver, kube-controller-manager, kube-scheduler, the kubelet and
-kube-proxy, the node's images, CoreDNS, the platform's Secrets and a Prometheus watching the
-node; it returns once the node is Ready, DNS answers and Prometheus is ready.
+kube-proxy, the node's images, CoreDNS, the platform's Secrets, metrics-server (the HPAs'
+CPU), kube-state-metrics and a Prometheus watching the node; it returns once the node is Ready,
+DNS answers, the resource metrics API is available and Prometheus is ready.
 """
 
 from __future__ import annotations
@@ -21,7 +22,17 @@ from pathlib import Path
 from platform_images import upstream_tools
 from platform_images.engine import detect
 
-from localcluster import access, configs, images, monitoring, network, paths, pki, processes
+from localcluster import (
+    access,
+    cluster_metrics,
+    configs,
+    images,
+    monitoring,
+    network,
+    paths,
+    pki,
+    processes,
+)
 
 Say = Callable[[str], None]
 
@@ -39,6 +50,8 @@ class Tools:
     helmfile: Path
     helm_plugins: Path
     prometheus: Path
+    metrics_server: Path
+    kube_state_metrics: Path
     coredns_version: str
 
     def kube(self, name: str) -> str:
@@ -58,6 +71,8 @@ def build_tools(say: Say) -> Tools:
         helmfile=tools.binary("helmfile"),
         helm_plugins=tools.home("helm-diff") / "plugin",
         prometheus=tools.binary("prometheus"),
+        metrics_server=tools.binary("metrics-server"),
+        kube_state_metrics=tools.binary("kube-state-metrics"),
         coredns_version=tools.version("coredns"),
     )
 
@@ -228,6 +243,16 @@ def _start(tools: Tools, say: Say) -> None:
         "--service-account-signing-key-file", str(pkd / "service-account.key"),
         "--service-account-issuer", "https://kubernetes.default.svc.cluster.local",
         "--authorization-mode", "Node,RBAC", "--enable-admission-plugins", "NodeRestriction",
+        # The aggregation layer (metrics-server): the apiserver proxies as front-proxy-client,
+        # straight to the APIService's endpoint (it runs on the host, not behind a ClusterIP).
+        "--requestheader-client-ca-file", str(pkd / "front-proxy-ca.crt"),
+        "--requestheader-allowed-names", pki.FRONT_PROXY_CLIENT,
+        "--requestheader-username-headers", "X-Remote-User",
+        "--requestheader-group-headers", "X-Remote-Group",
+        "--requestheader-extra-headers-prefix", "X-Remote-Extra-",
+        "--proxy-client-cert-file", str(pkd / f"{pki.FRONT_PROXY_CLIENT}.crt"),
+        "--proxy-client-key-file", str(pkd / f"{pki.FRONT_PROXY_CLIENT}.key"),
+        "--enable-aggregator-routing=true",
         "--allow-privileged=true", "--profiling=false", "--v", "1",
     ])  # fmt: skip
     _wait("kube-apiserver ready", api_ready, 90, "kube-apiserver", say)
@@ -293,11 +318,32 @@ def _start(tools: Tools, say: Say) -> None:
     )
     say("  CoreDNS ready")
 
-    say("platform: its Secrets, and Prometheus")
+    say("platform: its Secrets; metrics-server, kube-state-metrics and Prometheus")
     _apply("the platform's Secrets", access.manifest())
+    _apply("the metrics daemons' RBAC and APIService", cluster_metrics.manifest())
+    launch(
+        "metrics-server",
+        cluster_metrics.metrics_server_command(tools.metrics_server),
+        in_node=False,
+    )
+    launch(
+        "kube-state-metrics",
+        cluster_metrics.state_metrics_command(tools.kube_state_metrics),
+        in_node=False,
+    )
     monitoring.write_config()
     launch("prometheus", monitoring.command(tools.prometheus), in_node=False)
     _wait(f"Prometheus at {monitoring.URL}", monitoring.ready, 60, "prometheus", say)
+    _wait("kube-state-metrics", cluster_metrics.state_metrics_ready, 60, "kube-state-metrics", say)
+
+    def resource_metrics_available() -> bool:
+        condition = kubectl(
+            "get", "apiservice", "v1beta1.metrics.k8s.io", "-o",
+            "jsonpath={.status.conditions[?(@.type=='Available')].status}", check=False, timeout=5,
+        )  # fmt: skip
+        return condition.stdout.strip() == "True"
+
+    _wait("the resource metrics API", resource_metrics_available, 60, "metrics-server", say)
     processes.save(started, phase="ready", started_at=time.time())
 
 
@@ -356,6 +402,8 @@ def _down(keep_logs: bool = False, say: Say = lambda _m: None) -> None:
     by_name = {p.name: p for p in running}
     for name in (
         "prometheus",
+        "kube-state-metrics",
+        "metrics-server",
         "kube-proxy",
         "kubelet",
         "kube-scheduler",

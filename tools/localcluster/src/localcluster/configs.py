@@ -143,7 +143,15 @@ def kube_proxy_config() -> dict:
 def write_all() -> None:
     directory = paths.CONFIG_DIR
     (directory / "cni").mkdir(parents=True, exist_ok=True)
-    for identity in ("admin", "controller-manager", "scheduler", "kube-proxy", "kubelet"):
+    for identity in (
+        "admin",
+        "controller-manager",
+        "scheduler",
+        "kube-proxy",
+        "kubelet",
+        "metrics-server",
+        "kube-state-metrics",
+    ):
         (directory / f"{identity}.kubeconfig").write_text(yaml.safe_dump(kubeconfig(identity)))
     (directory / "containerd.toml").write_text(containerd_config())
     (directory / "cni" / "10-platform-pods.conflist").write_text(json.dumps(cni_config(), indent=2))

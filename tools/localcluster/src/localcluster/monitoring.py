@@ -6,9 +6,9 @@ configured as the chart configures the bundled one: the pods are found through t
 API and relabelled by the chart's own `kubernetes-pods` rules (read from
 charts/platform/values.yaml, so the two cannot drift), which gives every series the
 `namespace`, `service`, `color` and `version` labels the analysis selects on. It also scrapes
-the kubelet's cAdvisor and resource endpoints. The host routes the pod range to the node, so
-pod IPs are reachable from here. It listens on the host's end of the node's veth, an address
-nothing else on this machine uses.
+the kubelet's cAdvisor and resource endpoints, and kube-state-metrics. The host routes the pod
+range to the node, so pod IPs are reachable from here. It listens on the host's end of the
+node's veth, an address nothing else on this machine uses.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from localcluster import paths
+from localcluster import cluster_metrics, paths
 
 PORT = 9090
 ADDRESS = f"{paths.HOST_IP}:{PORT}"
@@ -27,10 +27,13 @@ URL = f"http://{ADDRESS}"
 CHART_VALUES = paths.REPO_ROOT / "charts" / "platform" / "values.yaml"
 CONFIG = paths.CONFIG_DIR / "prometheus.yml"
 DATA = paths.DATA_DIR / "prometheus"
-# The pods every 2 s, so an analysis sees a new color within seconds (the chart's default is
-# 15 s); the kubelet's heavier endpoints every 10 s.
+# Every 2 s, so an analysis sees a new color within seconds (the chart's default is 15 s). The
+# dashboards' rate windows ($__rate_interval) follow the one global interval, as Grafana's do,
+# so every job they read (pods, the kubelet's resource metrics, kube-state-metrics) uses it.
+# cAdvisor, heavier and read by no panel here (it sees pod cgroups only: it cannot reach this
+# containerd's socket, so it has no per-container series), every 10 s.
 POD_SCRAPE_INTERVAL = "2s"
-KUBELET_SCRAPE_INTERVAL = "10s"
+CADVISOR_SCRAPE_INTERVAL = "10s"
 
 
 def chart_pod_relabeling() -> list[dict[str, Any]]:
@@ -48,10 +51,10 @@ def config() -> dict[str, Any]:
         "key_file": str(pki / "apiserver-kubelet-client.key"),
     }
 
-    def kubelet_job(name: str, path: str) -> dict[str, Any]:
+    def kubelet_job(name: str, path: str, interval: str = POD_SCRAPE_INTERVAL) -> dict[str, Any]:
         return {
             "job_name": name,
-            "scrape_interval": KUBELET_SCRAPE_INTERVAL,
+            "scrape_interval": interval,
             "scheme": "https",
             "metrics_path": path,
             "tls_config": kubelet_tls,
@@ -73,8 +76,14 @@ def config() -> dict[str, Any]:
                 ],
                 "relabel_configs": chart_pod_relabeling(),
             },
-            kubelet_job("kubelet-cadvisor", "/metrics/cadvisor"),
+            kubelet_job("kubelet-cadvisor", "/metrics/cadvisor", CADVISOR_SCRAPE_INTERVAL),
             kubelet_job("kubelet-resource", "/metrics/resource"),
+            {
+                "job_name": "kube-state-metrics",
+                # Its series carry the namespace and pod they describe: keep those labels.
+                "honor_labels": True,
+                "static_configs": [{"targets": [cluster_metrics.STATE_METRICS_ADDRESS]}],
+            },
         ],
     }
 

@@ -34,7 +34,13 @@ CLIENTS = (
     Identity("kube-proxy", "system:kube-proxy"),
     Identity("kubelet", f"system:node:{paths.NODE_NAME}", "system:nodes"),
     Identity("apiserver-kubelet-client", "kube-apiserver-kubelet-client", "system:masters"),
+    # The host's metrics daemons, bound by manifests/cluster-metrics.yaml.
+    Identity("metrics-server", "metrics-server"),
+    Identity("kube-state-metrics", "kube-state-metrics"),
 )
+# The apiserver's identity when it proxies to an aggregated API (metrics-server). It has its own
+# CA: anyone holding a certificate from it may assert any user in request headers.
+FRONT_PROXY_CLIENT = "front-proxy-client"
 
 
 CA_KEY_USAGE = x509.KeyUsage(
@@ -104,18 +110,29 @@ def _leaf(
     return key, builder.sign(ca_key, hashes.SHA256())
 
 
-def create(directory: Path = paths.PKI_DIR) -> None:
-    """Write ca, apiserver, kubelet-serving, each client pair, and service-account keys."""
-    directory.mkdir(parents=True, exist_ok=True)
-    ca_key = _key()
-    ca_subject = _name("platform-local-cluster-ca")
-    ca_cert = (
-        _builder(ca_subject, ca_subject, ca_key.public_key())
+def _ca(path: Path, common_name: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    key = _key()
+    subject = _name(common_name)
+    cert = (
+        _builder(subject, subject, key.public_key())
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(CA_KEY_USAGE, critical=True)
-        .sign(ca_key, hashes.SHA256())
+        .sign(key, hashes.SHA256())
     )
-    _write(directory / "ca", ca_key, ca_cert)
+    _write(path, key, cert)
+    return key, cert
+
+
+def create(directory: Path = paths.PKI_DIR) -> None:
+    """Write ca, apiserver, kubelet-serving, metrics-server, each client pair, the front proxy's
+    CA and client, and the service-account keys."""
+    directory.mkdir(parents=True, exist_ok=True)
+    ca_key, ca_cert = _ca(directory / "ca", "platform-local-cluster-ca")
+    proxy_key, proxy_cert = _ca(directory / "front-proxy-ca", "platform-local-front-proxy-ca")
+    _write(
+        directory / FRONT_PROXY_CLIENT,
+        *_leaf(proxy_key, proxy_cert, _name(FRONT_PROXY_CLIENT), ExtendedKeyUsageOID.CLIENT_AUTH),
+    )
 
     api_sans: list[x509.GeneralName] = [
         x509.DNSName(name)
@@ -146,6 +163,14 @@ def create(directory: Path = paths.PKI_DIR) -> None:
             serving,
             node_sans,
         ),
+    )
+    metrics_sans: list[x509.GeneralName] = [
+        x509.DNSName("metrics-server.kube-system.svc"),
+        x509.IPAddress(ipaddress.ip_address(paths.HOST_IP)),
+    ]
+    _write(
+        directory / "metrics-server-serving",
+        *_leaf(ca_key, ca_cert, _name("metrics-server"), serving, metrics_sans),
     )
     for identity in CLIENTS:
         subject = _name(identity.common_name, identity.organization)

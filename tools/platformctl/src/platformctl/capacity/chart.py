@@ -98,14 +98,20 @@ def umbrella_values_from_state(state: Mapping[str, Any]) -> dict[str, Any]:
     each service's own ``activeColor`` to the service. A test renders the real template with
     Helm's engine and compares, so this cannot drift from it unnoticed.
     """
-    size = state.get("size") or {}
+    size = copy.deepcopy(state.get("size") or {})
     colors = state.get("colors") or list(COLORS)
+    # The scale-down window is the service's HPA behavior, not a color's size.
+    window = (size.get("autoscaling") or {}).pop("scaleDownStabilizationSeconds", None)
     sized = {key: size[key] for key in ("replicas", "autoscaling", "resources") if key in size}
     values: dict[str, Any] = {}
     if "activeColor" in state:
         values["global"] = {"activeColor": state["activeColor"]}
     for service, spec in (state.get("services") or {}).items():
         values[service] = {color: copy.deepcopy(sized) for color in colors}
+        if window is not None:
+            values[service]["autoscalingBehavior"] = {
+                "scaleDown": {"stabilizationWindowSeconds": window}
+            }
         if isinstance(spec, Mapping) and "activeColor" in spec:
             values[service]["activeColor"] = spec["activeColor"]
     return values
