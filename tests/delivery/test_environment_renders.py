@@ -265,3 +265,24 @@ def test_one_services_own_color_moves_only_that_service(
     state["services"]["orders"]["activeColor"] = other(state["activeColor"])
     after = render_environment("prod", {path: yaml.safe_dump(state)})
     assert_only_selectors_changed(rendered["prod"], after, {"orders"})
+
+
+def test_a_colors_faults_reach_that_color_only() -> None:
+    """`faults` under one color of one service (to rehearse a bad release) is optional: the
+    template passes it to that color and to no other."""
+    path = ENVIRONMENTS_DIR / "local.yaml"
+    text = path.read_text()
+    start = text.index("\n  payments:\n")
+    line = '    green: {version: "dev"}'
+    at = text.index(line, start)
+    edited = (
+        text[:at] + '    green: {version: "dev", faults: {latencyMs: 300}}' + text[at + len(line) :]
+    )
+    values = chart_values("local", {path: edited})
+    assert values["payments"]["green"]["faults"] == {"latencyMs": 300}
+    assert [
+        (service, color)
+        for service in SERVICES
+        for color in COLORS
+        if "faults" in values[service][color]
+    ] == [("payments", "green")]

@@ -71,6 +71,18 @@ def load_images_command(
 
 
 @app.command()
+def restart(
+    component: Annotated[str, typer.Argument(help=f"one of {', '.join(cluster.RESTARTABLE)}")],
+) -> None:
+    """Restart one node daemon in place (the pods keep running); wait until the node reports."""
+    try:
+        took = cluster.restart(component, console.print)
+    except cluster.ClusterError as error:
+        _fail(str(error))
+    console.print(f"{component} restarted; the node reported again after {took:.1f} s")
+
+
+@app.command()
 def status() -> None:
     """Say whether the cluster runs and is healthy (exit 1 if not)."""
     reason = cluster.healthy()

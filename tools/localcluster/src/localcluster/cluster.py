@@ -17,6 +17,7 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from platform_images import upstream_tools
@@ -345,6 +346,53 @@ def _start(tools: Tools, say: Say) -> None:
 
     _wait("the resource metrics API", resource_metrics_available, 60, "metrics-server", say)
     processes.save(started, phase="ready", started_at=time.time())
+
+
+# Node daemons that can be restarted in place: what runs on the node (the pods' containers and
+# their shims) does not depend on them staying up.
+RESTARTABLE = ("kubelet", "containerd", "kube-proxy")
+
+
+def restart(name: str, say: Say) -> float:
+    """Stop one node daemon and start it again as it was started; returns the seconds until the
+    node reports again (its Lease renewed after the restart) and is Ready."""
+    if name not in RESTARTABLE:
+        raise ClusterError(f"cannot restart {name!r}: one of {', '.join(RESTARTABLE)}")
+    if cluster_reason := healthy():
+        raise ClusterError(f"the local cluster is not running ({cluster_reason}): make cluster")
+    with _lock():
+        running, state = processes.load()
+        old = next(p for p in running if p.name == name)
+        if not old.argv:
+            raise ClusterError(f"{name} was started by an older localcluster: make cluster-down")
+        started, started_at = time.monotonic(), time.time()
+        old.stop()
+        say(f"  {name} stopped (pid {old.pid})")
+        new = processes.start(name, old.argv, in_node=old.in_node)
+        processes.save([new if p.name == name else p for p in running], **state)
+        say(f"  {name} started again (pid {new.pid})")
+
+        def heartbeat_after_restart() -> bool:
+            # The kubelet renews its Lease every 10 s; a renewal after the restart means the
+            # node reports again (its Ready condition alone can lag the 40 s grace period).
+            lease = kubectl(
+                "-n", "kube-node-lease", "get", "lease", paths.NODE_NAME, "-o",
+                "jsonpath={.spec.renewTime}", check=False, timeout=5,
+            )  # fmt: skip
+            return lease.returncode == 0 and _after(lease.stdout.strip(), started_at)
+
+        _wait(f"node {paths.NODE_NAME} reporting after the {name} restart",
+              heartbeat_after_restart, 60, "kubelet", say)  # fmt: skip
+        if reason := healthy():
+            raise ClusterError(f"after restarting {name}: {reason}")
+        return time.monotonic() - started
+
+
+def _after(timestamp: str, epoch: float) -> bool:
+    try:
+        return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp() >= epoch
+    except ValueError:
+        return False
 
 
 def load_platform_images(named: list[str] | None = None) -> int:

@@ -10,7 +10,7 @@ import os
 import signal
 import subprocess
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from localcluster import paths
@@ -21,6 +21,9 @@ class Process:
     name: str
     pid: int
     binary: str
+    # How it was started, so `restart` can start it again the same way.
+    argv: list[str] = field(default_factory=list)
+    in_node: bool = True
 
     def alive(self) -> bool:
         try:
@@ -60,7 +63,7 @@ def start(name: str, argv: list[str], *, in_node: bool = True) -> Process:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    return Process(name, popen.pid, argv[0])
+    return Process(name, popen.pid, argv[0], list(argv), in_node)
 
 
 def log_tail(name: str, lines: int = 15) -> str:

@@ -1,0 +1,120 @@
+"""Disruptions run inside the runbook's k6 window (tests/cluster/test_runbook.py), after the
+runbook's own steps, so the same in-cluster load and its verdict (0 failed requests) cover them:
+
+- evictions through the API (what `kubectl drain` sends) respect the PodDisruptionBudgets: with
+  `maxUnavailable: 1`, the second pod of a color is refused until the first one's replacement
+  is ready;
+- the node's kubelet, then its containerd, are restarted in place (`localcluster restart`): the
+  pods' containers keep running (no restart counted) and serving, and the node reports again.
+
+One node is enough for these: a PDB is enforced by the API server (the eviction subresource
+reads the disruption controller's `disruptionsAllowed`), wherever the replacement lands. What
+one node cannot show is a replacement on another node, or topology spread.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+
+from tests.cluster.kube import NAMESPACE, run
+from tests.support.progress import say
+from tests.support.tools import tool
+
+EVICTED = ("orders", "blue")  # the live color after the runbook's rollback
+
+
+def kubectl_json(env: dict[str, str], *args: str) -> dict:
+    return json.loads(run(env, "kubectl", "-n", NAMESPACE, *args, "-o", "json", timeout=30).stdout)
+
+
+def evict(env: dict[str, str], pod: str) -> subprocess.CompletedProcess:
+    body = {
+        "apiVersion": "policy/v1",
+        "kind": "Eviction",
+        "metadata": {"name": pod, "namespace": NAMESPACE},
+    }
+    path = f"/api/v1/namespaces/{NAMESPACE}/pods/{pod}/eviction"
+    return subprocess.run(
+        ["kubectl", "create", "--raw", path, "-f", "-"],
+        input=json.dumps(body), env=env, capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+
+
+def wait_available(env: dict[str, str], deployment: str) -> None:
+    done = run(env, "kubectl", "-n", NAMESPACE, "rollout", "status", f"deployment/{deployment}",
+               "--timeout=120s", timeout=130)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+
+
+def restart_counts(env: dict[str, str]) -> dict[str, int]:
+    return {
+        pod["metadata"]["name"]: sum(
+            c["restartCount"] for c in pod["status"].get("containerStatuses", [])
+        )
+        for pod in kubectl_json(env, "get", "pods")["items"]
+    }
+
+
+def _serving(pod: dict) -> bool:
+    ready = any(
+        c["type"] == "Ready" and c["status"] == "True" for c in pod["status"].get("conditions", [])
+    )
+    return ready and "deletionTimestamp" not in pod["metadata"]
+
+
+def evictions_respect_the_budget(env: dict[str, str]) -> dict[str, float]:
+    service, color = EVICTED
+    pods = kubectl_json(env, "get", "pods", "-l", f"app.kubernetes.io/name={service},color={color}")
+    # Serving pods only: evicting one that is already terminating (the runbook's deleted pod
+    # may still be draining) is allowed without touching the budget.
+    serving = [p["metadata"]["name"] for p in pods["items"] if _serving(p)]
+    assert len(serving) == 2, [p["metadata"]["name"] for p in pods["items"]]
+    first, second = serving
+    started, figures = time.monotonic(), {}
+    assert evict(env, first).returncode == 0
+    refused = evict(env, second)
+    assert refused.returncode != 0
+    assert "disruption budget" in refused.stderr, refused.stderr
+    deadline = time.monotonic() + 90
+    while (second_eviction := evict(env, second)).returncode != 0:
+        # Allowed again once the first one's replacement is ready and the disruption
+        # controller has counted it.
+        assert "disruption budget" in second_eviction.stderr, second_eviction.stderr
+        assert time.monotonic() < deadline, "the second eviction was never allowed"
+        time.sleep(1)
+    figures["second_eviction_allowed_after_seconds"] = round(time.monotonic() - started, 1)
+    wait_available(env, f"{service}-{color}")
+    figures["both_evicted_and_replaced_seconds"] = round(time.monotonic() - started, 1)
+    return figures
+
+
+def node_daemons_restart_and_pods_keep_running(env: dict[str, str]) -> dict[str, float]:
+    figures, before = {}, restart_counts(env)
+    for daemon in ("kubelet", "containerd"):
+        restarted = run(env, tool("localcluster"), "restart", daemon, timeout=120)
+        assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+        figures[f"{daemon}_restart_node_reporting_seconds"] = float(
+            restarted.stdout.rsplit("after ", 1)[1].split(" s")[0]
+        )
+    ready = run(env, "kubectl", "get", "node", "-o",
+                "jsonpath={.items[0].status.conditions[?(@.type=='Ready')].status}")  # fmt: skip
+    assert ready.stdout == "True"
+    after = restart_counts(env)
+    # The evicted pods may finish terminating meanwhile: compare the pods that were serving.
+    serving = {
+        p["metadata"]["name"] for p in kubectl_json(env, "get", "pods")["items"] if _serving(p)
+    }
+    kept = {name: count for name, count in before.items() if name in serving}
+    assert kept, "no pod served through the restarts"
+    assert {name: after[name] for name in kept} == kept, "a container restarted with the daemons"
+    return figures
+
+
+def run_disruptions(env: dict[str, str]) -> dict[str, float]:
+    figures = evictions_respect_the_budget(env)
+    say(f"  disruptions: evictions {figures}")
+    figures |= node_daemons_restart_and_pods_keep_running(env)
+    say(f"  disruptions: {figures}")
+    return figures
