@@ -109,10 +109,10 @@ def cpu_load_experiment(cluster, tmp_path_factory: pytest.TempPathFactory):
         return run_cpu_load_experiment(cluster, tmp_path_factory.mktemp("hpa"))
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def release(cluster, green_images) -> Iterator[dict[str, str]]:
-    """The platform installed as environments/local.yaml says, once for the tier; the file and
-    the release are put back as they were afterwards."""
+    """The platform installed as environments/local.yaml says; the file and the release are put
+    back as they were when the module ends, so the next module starts from the file in git."""
     from tests.cluster.kube import helmfile_apply
 
     original = ENV_FILE.read_text()
