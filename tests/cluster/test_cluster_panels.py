@@ -11,12 +11,13 @@ from localcluster import monitoring
 from platform_images import SERVICES
 from platformctl.dashboards import Report, review_dashboards
 
-from tests.cluster.conftest import REPO_ROOT
-from tests.cluster.hpa_experiment import HPA, Experiment
+from tests.cluster.hpa_experiment import HPA, MIN_REPLICAS, Experiment
+from tests.cluster.kube import REPO_ROOT
 from tests.observability.panel_checks import (
     PANELS,
     assert_follows_the_variables,
     assert_shows_real_data,
+    by_panel,
     find_panel,
 )
 from tests.observability.paths import DASHBOARDS_DIR
@@ -25,11 +26,7 @@ pytestmark = pytest.mark.timeout(600)  # the experiment the first test waits for
 
 COLORS = ("blue", "green")
 CLUSTER_PANELS = [panel for panel in PANELS if panel.cluster_only]
-by_panel = pytest.mark.parametrize(
-    ("uid", "panel_id"),
-    [(panel.uid, panel.id) for panel in CLUSTER_PANELS],
-    ids=[panel.test_id for panel in CLUSTER_PANELS],
-)
+for_each_panel = by_panel(CLUSTER_PANELS)
 SNAPSHOTS = REPO_ROOT / ".local" / "cluster" / "dashboards"
 
 
@@ -57,12 +54,12 @@ def test_there_are_cluster_panels() -> None:
     assert len(CLUSTER_PANELS) == 5, [p.test_id for p in CLUSTER_PANELS]
 
 
-@by_panel
+@for_each_panel
 def test_cluster_panel_shows_real_data(cluster_review: Report, uid: str, panel_id: int) -> None:
     assert_shows_real_data(find_panel(cluster_review, uid, panel_id), SERVICES, COLORS)
 
 
-@by_panel
+@for_each_panel
 def test_cluster_panel_follows_the_service_and_color_variables(
     cluster_review_filtered: Report, uid: str, panel_id: int
 ) -> None:
@@ -77,4 +74,4 @@ def test_the_hpa_panel_shows_the_scale_out(cluster_review_filtered: Report) -> N
     for series in review.series:
         values = [v for v in series.values if v == v]
         by_hpa.setdefault(series.labels["horizontalpodautoscaler"], []).append(max(values))
-    assert max(by_hpa[HPA]) > 2, by_hpa
+    assert max(by_hpa[HPA]) > MIN_REPLICAS, by_hpa

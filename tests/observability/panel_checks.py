@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import pytest
 from platformctl.dashboards import PanelReview, Report, load_dashboards
-from platformctl.dashboards.cluster import CLUSTER_ONLY_SOURCES
+from platformctl.dashboards.cluster import panel_cluster_only_reason
 
 from tests.observability.paths import DASHBOARDS_DIR
 
@@ -30,11 +31,20 @@ PANELS = [
         dashboard.uid,
         panel.id,
         panel.title,
-        any(prefix in t.expr for t in panel.targets for prefix in CLUSTER_ONLY_SOURCES),
+        panel_cluster_only_reason(panel) is not None,
     )
     for dashboard in load_dashboards(DASHBOARDS_DIR)
     for panel in dashboard.panels
 ]
+
+
+def by_panel(panels: Sequence[PanelId]) -> pytest.MarkDecorator:
+    """Parametrize a test by ``uid`` and ``panel_id`` over ``panels``, named by title."""
+    return pytest.mark.parametrize(
+        ("uid", "panel_id"),
+        [(panel.uid, panel.id) for panel in panels],
+        ids=[panel.test_id for panel in panels],
+    )
 
 
 def find_panel(report: Report, uid: str, panel_id: int) -> PanelReview:

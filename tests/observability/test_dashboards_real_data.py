@@ -23,6 +23,7 @@ from tests.observability.panel_checks import (
     PANELS,
     assert_follows_the_variables,
     assert_shows_real_data,
+    by_panel,
     find_panel,
 )
 from tests.observability.stack import COLORS, FAULTY_COLOR, LIVE_COLOR, SERVICES
@@ -32,23 +33,19 @@ from tests.observability.stack import COLORS, FAULTY_COLOR, LIVE_COLOR, SERVICES
 pytestmark = pytest.mark.timeout(420)
 
 APP_PANELS = [panel for panel in PANELS if not panel.cluster_only]
-by_panel = pytest.mark.parametrize(
-    ("uid", "panel_id"),
-    [(panel.uid, panel.id) for panel in APP_PANELS],
-    ids=[panel.test_id for panel in APP_PANELS],
-)
+for_each_panel = by_panel(APP_PANELS)
 
 
 def _by_title(report: Report, uid: str, title: str) -> PanelReview:
     return next(r for r in report.panels if r.dashboard.uid == uid and r.panel.title == title)
 
 
-@by_panel
+@for_each_panel
 def test_panel_shows_real_data(review_all: Report, uid: str, panel_id: int) -> None:
     assert_shows_real_data(find_panel(review_all, uid, panel_id), SERVICES, COLORS)
 
 
-@by_panel
+@for_each_panel
 def test_panel_follows_the_service_and_color_variables(
     review_filtered: Report, uid: str, panel_id: int
 ) -> None:

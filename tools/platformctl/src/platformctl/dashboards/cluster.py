@@ -6,9 +6,12 @@ no data by design; the review reports it apart and the real-data tests skip it w
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import promql_parser
 
 from platformctl.dashboards.model import Panel
+from platformctl.dashboards.variables import DEFAULT_VARIABLES, builtin_variables, substitute
 
 CLUSTER_ONLY_SOURCES: dict[str, str] = {
     "kube_": "kube-state-metrics (Deployments, Pods, HPAs) runs only in a cluster",
@@ -36,3 +39,11 @@ def cluster_only_reason(panel: Panel, substituted_exprs: list[str]) -> str | Non
                 if name.startswith(prefix):
                     return f"{name}: {reason}"
     return None
+
+
+def panel_cluster_only_reason(panel: Panel) -> str | None:
+    """``cluster_only_reason`` for a panel as written, before any review: its queries with the
+    default variables (any step will do; only the metric names matter)."""
+    minute = timedelta(minutes=1)
+    values = {**DEFAULT_VARIABLES, **builtin_variables(minute, minute, minute)}
+    return cluster_only_reason(panel, [substitute(t.expr, values) for t in panel.targets])
