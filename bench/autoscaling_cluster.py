@@ -24,6 +24,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import yaml
+from platformctl.capacity.chart import parse_cpu_millicores
 from platformctl.capacity.hpa import (
     DEFAULT_SYNC_PERIOD_SECONDS,
     Behavior,
@@ -36,8 +37,12 @@ from bench.stack import REPO_ROOT
 TIMELINE = REPO_ROOT / ".local" / "cluster" / "autoscaling-timeline.json"
 OUT = REPO_ROOT / "docs" / "images" / "autoscaling-cluster-timeline.png"
 CHART_VALUES = REPO_ROOT / "charts" / "platform" / "charts" / "orders" / "values.yaml"
-REQUEST_MILLICORES = 25  # environments/local.yaml's CPU request
-MIN_REPLICAS, MAX_REPLICAS, TARGET = 2, 4, 70  # environments/local.yaml's HPA
+# The local environment's sizing, which the experiment turns into HPAs.
+_LOCAL_SIZE = yaml.safe_load((REPO_ROOT / "environments" / "local.yaml").read_text())["size"]
+REQUEST_MILLICORES = parse_cpu_millicores(_LOCAL_SIZE["resources"]["requests"]["cpu"])
+MIN_REPLICAS = _LOCAL_SIZE["autoscaling"]["minReplicas"]
+MAX_REPLICAS = _LOCAL_SIZE["autoscaling"]["maxReplicas"]
+TARGET = _LOCAL_SIZE["autoscaling"]["targetCPUUtilizationPercentage"]
 
 
 def replay(timeline: dict[str, Any]) -> list[tuple[float, int]]:

@@ -20,10 +20,10 @@ from localcluster import access, paths
 from platform_images import SERVICES
 from platform_images.engine import EngineError, detect
 
+from tests.cluster.hpa_experiment import autoscaled, run_cpu_load_experiment
+from tests.cluster.kube import ENV_FILE, helmfile_apply
 from tests.support.progress import say
 from tests.support.tools import tool
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _unavailable() -> str | None:
@@ -38,7 +38,6 @@ def _unavailable() -> str | None:
     return None
 
 
-ENV_FILE = REPO_ROOT / "environments" / "local.yaml"
 GREEN_VERSION = "local-green"
 
 
@@ -103,8 +102,6 @@ def green_images(cluster, images) -> str:
 @pytest.fixture(scope="package")
 def cpu_load_experiment(cluster, tmp_path_factory: pytest.TempPathFactory):
     """The HPA experiment (hpa_experiment.py), run once for the autoscaling and panel tests."""
-    from tests.cluster.hpa_experiment import autoscaled, run_cpu_load_experiment
-
     with autoscaled(cluster):
         return run_cpu_load_experiment(cluster, tmp_path_factory.mktemp("hpa"))
 
@@ -113,8 +110,6 @@ def cpu_load_experiment(cluster, tmp_path_factory: pytest.TempPathFactory):
 def release(cluster, green_images) -> Iterator[dict[str, str]]:
     """The platform installed as environments/local.yaml says; the file and the release are put
     back as they were when the module ends, so the next module starts from the file in git."""
-    from tests.cluster.kube import helmfile_apply
-
     original = ENV_FILE.read_text()
     applied = helmfile_apply(cluster)
     assert applied.returncode == 0, applied.stderr[-3000:]

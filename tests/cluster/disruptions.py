@@ -48,12 +48,12 @@ def wait_available(env: dict[str, str], deployment: str) -> None:
     assert done.returncode == 0, done.stderr
 
 
-def restart_counts(env: dict[str, str]) -> dict[str, int]:
+def serving_restart_counts(env: dict[str, str]) -> dict[str, int]:
+    """Container restarts of every pod that serves (ready, not terminating)."""
     return {
-        pod["metadata"]["name"]: sum(
-            c["restartCount"] for c in pod["status"].get("containerStatuses", [])
-        )
+        pod["metadata"]["name"]: sum(c["restartCount"] for c in pod["status"]["containerStatuses"])
         for pod in kubectl_json(env, "get", "pods")["items"]
+        if _serving(pod)
     }
 
 
@@ -91,7 +91,7 @@ def evictions_respect_the_budget(env: dict[str, str]) -> dict[str, float]:
 
 
 def node_daemons_restart_and_pods_keep_running(env: dict[str, str]) -> dict[str, float]:
-    figures, before = {}, restart_counts(env)
+    figures, before = {}, serving_restart_counts(env)
     for daemon in ("kubelet", "containerd"):
         restarted = run(env, tool("localcluster"), "restart", daemon, timeout=120)
         assert restarted.returncode == 0, restarted.stdout + restarted.stderr
@@ -101,12 +101,9 @@ def node_daemons_restart_and_pods_keep_running(env: dict[str, str]) -> dict[str,
     ready = run(env, "kubectl", "get", "node", "-o",
                 "jsonpath={.items[0].status.conditions[?(@.type=='Ready')].status}")  # fmt: skip
     assert ready.stdout == "True"
-    after = restart_counts(env)
-    # The evicted pods may finish terminating meanwhile: compare the pods that were serving.
-    serving = {
-        p["metadata"]["name"] for p in kubectl_json(env, "get", "pods")["items"] if _serving(p)
-    }
-    kept = {name: count for name, count in before.items() if name in serving}
+    # The evicted pods may finish terminating meanwhile: compare the pods still serving.
+    after = serving_restart_counts(env)
+    kept = {name: count for name, count in before.items() if name in after}
     assert kept, "no pod served through the restarts"
     assert {name: after[name] for name in kept} == kept, "a container restarted with the daemons"
     return figures

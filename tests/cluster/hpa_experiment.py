@@ -19,16 +19,23 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import yaml
 from platformctl.kubernetes.envfile import replace_scalar
 
-from tests.cluster.conftest import ENV_FILE, REPO_ROOT
-from tests.cluster.kube import NAMESPACE, helmfile_apply, run
+from tests.cluster.kube import (
+    ENV_FILE,
+    NAMESPACE,
+    REPO_ROOT,
+    helmfile_apply,
+    service_address,
+)
 from tests.support.progress import say
 from tests.support.tools import tool
 
 HPA = "orders-green"  # green is the idle color: the live path is left alone
 PREVIEW_SERVICE = "orders-preview"
-MIN_REPLICAS = 2
+# The HPAs' minimum: environments/local.yaml's, which the experiment leaves as it is.
+MIN_REPLICAS = yaml.safe_load(ENV_FILE.read_text())["size"]["autoscaling"]["minReplicas"]
 SCALE_DOWN_WINDOW = 30
 LOAD_RATE, LOAD_SECONDS = 40, 60
 TIMELINE = REPO_ROOT / ".local" / "cluster" / "autoscaling-timeline.json"
@@ -121,10 +128,7 @@ def run_cpu_load_experiment(env: dict[str, str], workdir: Path) -> Experiment:
     timeline = Timeline(env)
     # metrics-server's first resolution (15 s) and the HPA's sync (15 s) give it a utilization.
     timeline.wait_for("utilization known", lambda s: s["utilization"] is not None, 90)
-    address = run(
-        env, "kubectl", "-n", NAMESPACE, "get", "service", PREVIEW_SERVICE, "-o",
-        "jsonpath={.spec.clusterIP}:{.spec.ports[0].port}",
-    ).stdout  # fmt: skip
+    address = service_address(env, PREVIEW_SERVICE)
     summary = workdir / "cpu-load-summary.json"
     load = subprocess.Popen(
         [

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 from localcluster import access
 from platform_images import SERVICES
 from platformctl.kubernetes import load_environment
 
-from tests.cluster.conftest import REPO_ROOT
 from tests.support.tools import tool
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# The local environment's file: tests edit it as a person would and put it back.
+ENV_FILE = REPO_ROOT / "environments" / "local.yaml"
 NAMESPACE = access.NAMESPACE
 # Its helmfile flags (--skip-deps) are the environment's own, as platformctl reads them.
 HELMFILE_FLAGS = load_environment("local", REPO_ROOT).helmfile_flags
@@ -45,3 +48,9 @@ def selectors(env: dict[str, str]) -> dict[str, str]:
 def revision(env: dict[str, str]) -> int:
     history = run(env, "helm", "history", "platform", "-n", NAMESPACE, "-o", "json").stdout
     return json.loads(history)[-1]["revision"]
+
+
+def service_address(env: dict[str, str], service: str) -> str:
+    """A Service's ClusterIP and port: the host routes the Service range to the node."""
+    return run(env, "kubectl", "-n", NAMESPACE, "get", "service", service, "-o",
+               "jsonpath={.spec.clusterIP}:{.spec.ports[0].port}").stdout  # fmt: skip

@@ -15,8 +15,15 @@ import yaml
 from platform_images import SERVICES
 from platform_images.engine import detect
 
-from tests.cluster.conftest import ENV_FILE
-from tests.cluster.kube import NAMESPACE, helmfile_apply, platformctl, revision, run, selectors
+from tests.cluster.kube import (
+    ENV_FILE,
+    NAMESPACE,
+    helmfile_apply,
+    platformctl,
+    revision,
+    run,
+    selectors,
+)
 from tests.support.tools import tool
 
 CRASH_VERSION = "local-crash"

@@ -15,9 +15,8 @@ import pytest
 from localcluster import access
 from platformctl.kubernetes import load_environment
 
-from tests.cluster.conftest import ENV_FILE, REPO_ROOT
 from tests.cluster.disruptions import run_disruptions
-from tests.cluster.kube import run
+from tests.cluster.kube import ENV_FILE, REPO_ROOT, run
 from tests.support.tools import tool
 
 DISRUPTIONS = REPO_ROOT / ".local" / "cluster" / "disruptions.json"

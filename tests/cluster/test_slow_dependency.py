@@ -20,9 +20,8 @@ import pytest
 from localcluster import access
 from platformctl.kubernetes.envfile import replace_scalar
 
-from tests.cluster.conftest import ENV_FILE, REPO_ROOT
 from tests.cluster.hpa_experiment import MIN_REPLICAS, autoscaled, hpa_status
-from tests.cluster.kube import NAMESPACE, helmfile_apply, run
+from tests.cluster.kube import ENV_FILE, REPO_ROOT, helmfile_apply, service_address
 from tests.support.progress import say
 from tests.support.tools import tool
 
@@ -51,9 +50,7 @@ def offer_orders(env: dict[str, str], workdir: Path, name: str) -> dict:
     """RATE orders/s for PHASE_SECONDS through the live Services; the HPA sampled meanwhile."""
     urls = []
     for service in ("auth", "orders"):
-        address = run(env, "kubectl", "-n", NAMESPACE, "get", "service", service, "-o",
-                      "jsonpath={.spec.clusterIP}:{.spec.ports[0].port}").stdout  # fmt: skip
-        urls += ["-e", f"{service.upper()}_URL=http://{address}"]
+        urls += ["-e", f"{service.upper()}_URL=http://{service_address(env, service)}"]
     summary = workdir / f"{name}.json"
     password = (access.SECRETS_DIR / "dev_alice_password").read_text().strip()
     load = subprocess.Popen(
