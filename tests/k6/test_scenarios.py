@@ -15,7 +15,11 @@ from tests.support.ports import free_port
 
 from .conftest import K6, REPO_ROOT, SCENARIOS
 
-SCRIPTS = sorted(SCENARIOS.glob("*.js")) + sorted((REPO_ROOT / "bench" / "k6").glob("*.js"))
+SCRIPTS = (
+    sorted(SCENARIOS.glob("*.js"))
+    + sorted((REPO_ROOT / "k6").glob("*.js"))  # helpers: the k6 Job's wait-until-reachable
+    + sorted((REPO_ROOT / "bench" / "k6").glob("*.js"))
+)
 EXPECTED_SCENARIOS = {
     "smoke",
     "average-load",

@@ -82,6 +82,18 @@ def restart(
     console.print(f"{component} restarted; the node reported again after {took:.1f} s")
 
 
+@app.command("monitoring-operator")
+def monitoring_operator_command() -> None:
+    """Install prometheus-operator and a Prometheus it manages (namespace monitoring), which
+    selects PodMonitors and PrometheusRules as kube-prometheus-stack does: the chart's
+    monitoring.external path. Idempotent."""
+    try:
+        address = cluster.install_monitoring_operator(console.print)
+    except cluster.ClusterError as error:
+        _fail(str(error))
+    console.print(f"prometheus-operator running; its Prometheus at http://{address}")
+
+
 @app.command()
 def status() -> None:
     """Say whether the cluster runs and is healthy (exit 1 if not)."""

@@ -2,9 +2,10 @@
 
 up: the pinned tools (built once), the node's network namespace, PKI and configs, then
 containerd, etcd, kube-apiserver, kube-controller-manager, kube-scheduler, the kubelet and
-kube-proxy, the node's images, CoreDNS, the platform's Secrets, metrics-server (the HPAs'
-CPU), kube-state-metrics and a Prometheus watching the node; it returns once the node is Ready,
-DNS answers, the resource metrics API is available and Prometheus is ready.
+kube-proxy, kube-router enforcing NetworkPolicies, the node's images, CoreDNS, the platform's
+Secrets, metrics-server (the HPAs' CPU), kube-state-metrics and a Prometheus watching the node; it
+returns once the node is Ready, the policies are enforced, DNS answers, the resource metrics API
+is available and Prometheus is ready.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ from localcluster import (
     configs,
     images,
     monitoring,
+    monitoring_operator,
     network,
+    network_policy,
     paths,
     pki,
     processes,
@@ -53,6 +56,7 @@ class Tools:
     prometheus: Path
     metrics_server: Path
     kube_state_metrics: Path
+    kube_router: Path
     coredns_version: str
 
     def kube(self, name: str) -> str:
@@ -74,6 +78,7 @@ def build_tools(say: Say) -> Tools:
         prometheus=tools.binary("prometheus"),
         metrics_server=tools.binary("metrics-server"),
         kube_state_metrics=tools.binary("kube-state-metrics"),
+        kube_router=tools.binary("kube-router"),
         coredns_version=tools.version("coredns"),
     )
 
@@ -119,8 +124,11 @@ def healthy() -> str | None:
     dead = [p.name for p in running if not p.alive()]
     if dead:
         return f"{', '.join(dead)} not running"
-    if "prometheus" not in {p.name for p in running}:
-        return "no Prometheus recorded (a cluster started by an older localcluster)"
+    missing = {"prometheus", "kube-router"} - {p.name for p in running}
+    if missing:
+        return (
+            f"no {', '.join(sorted(missing))} recorded (a cluster started by an older localcluster)"
+        )
     if not network.exists():
         return "the node's network namespace is gone"
     ready = kubectl(
@@ -297,6 +305,10 @@ def _start(tools: Tools, say: Say) -> None:
         return result.stdout.strip() == "True"
 
     _wait(f"node {paths.NODE_NAME} Ready", node_ready, 120, "kubelet", say)
+    # Before any pod starts, so no pod ever runs unpoliced.
+    _apply("the NetworkPolicy enforcer's RBAC", network_policy.manifest())
+    launch("kube-router", network_policy.command(tools.kube_router))
+    _wait("NetworkPolicy enforcement (kube-router)", network_policy.ready, 60, "kube-router", say)
 
     say("images: pause and CoreDNS built here, the platform's from `make images`")
     engine = detect()
@@ -346,6 +358,18 @@ def _start(tools: Tools, say: Say) -> None:
 
     _wait("the resource metrics API", resource_metrics_available, 60, "metrics-server", say)
     processes.save(started, phase="ready", started_at=time.time())
+
+
+def install_monitoring_operator(say: Say) -> str:
+    """prometheus-operator and a Prometheus it manages, on the running cluster (the chart's
+    monitoring.external path, monitoring_operator.py); returns that Prometheus' address."""
+    if reason := healthy():
+        raise ClusterError(f"the local cluster is not running ({reason}): make cluster")
+    build_tools(say)
+    try:
+        return monitoring_operator.install(kubectl, say)
+    except (monitoring_operator.OperatorError, OSError) as error:
+        raise ClusterError(str(error)) from None
 
 
 # Node daemons that can be restarted in place: what runs on the node (the pods' containers and
@@ -452,6 +476,7 @@ def _down(keep_logs: bool = False, say: Say = lambda _m: None) -> None:
         "prometheus",
         "kube-state-metrics",
         "metrics-server",
+        "kube-router",
         "kube-proxy",
         "kubelet",
         "kube-scheduler",

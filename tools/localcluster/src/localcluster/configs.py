@@ -151,6 +151,7 @@ def write_all() -> None:
         "kubelet",
         "metrics-server",
         "kube-state-metrics",
+        "kube-router",
     ):
         (directory / f"{identity}.kubeconfig").write_text(yaml.safe_dump(kubeconfig(identity)))
     (directory / "containerd.toml").write_text(containerd_config())

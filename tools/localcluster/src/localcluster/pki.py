@@ -37,6 +37,8 @@ CLIENTS = (
     # The host's metrics daemons, bound by manifests/cluster-metrics.yaml.
     Identity("metrics-server", "metrics-server"),
     Identity("kube-state-metrics", "kube-state-metrics"),
+    # The NetworkPolicy enforcer in the node, bound by manifests/network-policy.yaml.
+    Identity("kube-router", "kube-router"),
 )
 # The apiserver's identity when it proxies to an aggregated API (metrics-server). It has its own
 # CA: anyone holding a certificate from it may assert any user in request headers.
