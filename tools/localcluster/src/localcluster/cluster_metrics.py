@@ -10,10 +10,9 @@ manifests/cluster-metrics.yaml.
 from __future__ import annotations
 
 import base64
-import urllib.request
 from pathlib import Path
 
-from localcluster import paths
+from localcluster import health, paths
 
 METRICS_SERVER_PORT = 4443
 STATE_METRICS_PORT = 8085
@@ -67,8 +66,4 @@ def state_metrics_command(binary: Path) -> list[str]:
 
 
 def state_metrics_ready() -> bool:
-    try:
-        with urllib.request.urlopen(f"http://{STATE_METRICS_ADDRESS}/healthz", timeout=2) as r:
-            return r.status == 200
-    except OSError:
-        return False
+    return health.answers_ok(f"http://{STATE_METRICS_ADDRESS}/healthz")

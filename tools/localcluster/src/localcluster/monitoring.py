@@ -13,13 +13,12 @@ node's veth, an address nothing else on this machine uses.
 
 from __future__ import annotations
 
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from localcluster import cluster_metrics, paths
+from localcluster import cluster_metrics, health, paths
 
 PORT = 9090
 ADDRESS = f"{paths.HOST_IP}:{PORT}"
@@ -94,11 +93,7 @@ def write_config() -> None:
 
 
 def ready() -> bool:
-    try:
-        with urllib.request.urlopen(f"{URL}/-/ready", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
+    return health.answers_ok(f"{URL}/-/ready")
 
 
 def command(binary: Path) -> list[str]:

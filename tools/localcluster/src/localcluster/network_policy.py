@@ -9,10 +9,9 @@ Its identity and RBAC are in manifests/network-policy.yaml.
 
 from __future__ import annotations
 
-import urllib.request
 from pathlib import Path
 
-from localcluster import paths
+from localcluster import health, paths
 
 # Its health endpoint, inside the node's namespace (reached from the host through the veth).
 HEALTH_PORT = 20244
@@ -38,9 +37,4 @@ def command(binary: Path) -> list[str]:
 
 
 def ready() -> bool:
-    try:
-        url = f"http://{paths.NODE_IP}:{HEALTH_PORT}/healthz"
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
+    return health.answers_ok(f"http://{paths.NODE_IP}:{HEALTH_PORT}/healthz")
