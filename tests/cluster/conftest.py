@@ -102,8 +102,8 @@ def green_images(cluster, images) -> str:
 @pytest.fixture(scope="package")
 def cpu_load_experiment(cluster, tmp_path_factory: pytest.TempPathFactory):
     """The HPA experiment (hpa_experiment.py), run once for the autoscaling and panel tests."""
-    with autoscaled(cluster) as replicas:
-        return run_cpu_load_experiment(cluster, tmp_path_factory.mktemp("hpa"), replicas)
+    with autoscaled(cluster):
+        return run_cpu_load_experiment(cluster, tmp_path_factory.mktemp("hpa"))
 
 
 @pytest.fixture(scope="module")

@@ -42,10 +42,8 @@ TIMELINE = REPO_ROOT / ".local" / "cluster" / "autoscaling-timeline.json"
 
 
 @contextlib.contextmanager
-def autoscaled(env: dict[str, str]) -> Iterator[dict[str, int]]:
-    """The platform with its HPAs on; the file and the release are put back afterwards.
-
-    Yields each Deployment's replicas as the apply that turned the HPAs on left them."""
+def autoscaled(env: dict[str, str]) -> Iterator[None]:
+    """The platform with its HPAs on; the file and the release are put back afterwards."""
     original = ENV_FILE.read_text()
     edited = replace_scalar(original, ["size", "autoscaling", "enabled"], "true")
     edited = replace_scalar(
@@ -57,13 +55,7 @@ def autoscaled(env: dict[str, str]) -> Iterator[dict[str, int]]:
     try:
         applied = helmfile_apply(env)
         assert applied.returncode == 0, applied.stderr[-3000:]
-        found = subprocess.run(
-            ["kubectl", "-n", NAMESPACE, "get", "deployments", "-o", "json"],
-            env=env, capture_output=True, text=True, timeout=20, check=True,
-        )  # fmt: skip
-        yield {
-            d["metadata"]["name"]: d["spec"]["replicas"] for d in json.loads(found.stdout)["items"]
-        }
+        yield
     finally:
         ENV_FILE.write_text(original)
         helmfile_apply(env)
@@ -123,8 +115,6 @@ class Experiment:
     scaled_in_at: float
     scale_down_window: int
     samples: list[dict]
-    # Each Deployment's replicas right after the apply that turned the HPAs on.
-    replicas_when_turned_on: dict[str, int]
 
     def save(self, path: Path = TIMELINE) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -132,9 +122,7 @@ class Experiment:
         path.write_text(json.dumps(fields, indent=1, default=str))
 
 
-def run_cpu_load_experiment(
-    env: dict[str, str], workdir: Path, replicas_when_turned_on: dict[str, int]
-) -> Experiment:
+def run_cpu_load_experiment(env: dict[str, str], workdir: Path) -> Experiment:
     """CPU load on HPA's color until it scales out, then idle until it scales back in."""
     started = datetime.now(UTC)
     timeline = Timeline(env)
@@ -182,7 +170,6 @@ def run_cpu_load_experiment(
         scaled_in_at=in_at,
         scale_down_window=SCALE_DOWN_WINDOW,
         samples=timeline.samples,
-        replicas_when_turned_on=replicas_when_turned_on,
     )
     experiment.save()
     return experiment

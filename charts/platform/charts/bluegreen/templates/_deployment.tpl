@@ -15,15 +15,6 @@ metadata:
 spec:
   {{- if not $c.autoscaling.enabled }}
   replicas: {{ $c.replicas }}
-  {{- else }}
-  {{- /* The HPA owns the count, so a render without a cluster (helm template) leaves it out.
-    On an upgrade, leaving it out would remove the field, and Kubernetes would default it to 1:
-    turning the HPA on dropped a running color to one pod until the HPA's next sync. So an
-    upgrade keeps what runs now, and never less than minReplicas. */}}
-  {{- $running := lookup "apps/v1" "Deployment" $root.Release.Namespace (printf "%s-%s" $name .color) }}
-  {{- if $running }}
-  replicas: {{ max ($running.spec.replicas | int) ($c.autoscaling.minReplicas | int) }}
-  {{- end }}
   {{- end }}
   revisionHistoryLimit: {{ $v.revisionHistoryLimit }}
   strategy:
