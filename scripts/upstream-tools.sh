@@ -3,7 +3,7 @@
 # version (PLATFORM_TOOLS_CACHE, default ~/.cache/platform-tools). A tool already built is
 # reused, so a warm run takes seconds. Prints one summary line last. Versions: upstream-tools.env.
 #
-#   scripts/upstream-tools.sh GROUP...     cluster | helm | supply-chain
+#   scripts/upstream-tools.sh GROUP...     cluster | monitoring-operator | helm | supply-chain
 #   scripts/upstream-tools.sh --print-dir  where the tools are (NAME-VERSION/bin/)
 #
 # Modules whose go.mod carries `replace` directives (Kubernetes, etcd, helmfile) are refused by
@@ -20,7 +20,7 @@ if [[ "${1:-}" == "--print-dir" ]]; then
   exit 0
 fi
 if [[ $# -eq 0 ]]; then
-  echo "usage: $0 GROUP... (cluster, helm, supply-chain) | --print-dir" >&2
+  echo "usage: $0 GROUP... (cluster, monitoring-operator, helm, supply-chain) | --print-dir" >&2
   exit 2
 fi
 command -v go >/dev/null || { echo "error: go is not installed (Go 1.25+ is needed to build the cluster tools)" >&2; exit 1; }
@@ -256,6 +256,8 @@ for group in "$@"; do
       build_tool metrics-server "${METRICS_SERVER_VERSION}" build_metrics_server
       build_tool kube-state-metrics "${KUBE_STATE_METRICS_VERSION}" build_kube_state_metrics
       build_tool kube-router "${KUBE_ROUTER_VERSION}" build_kube_router
+      ;;
+    monitoring-operator)
       build_tool prometheus-operator "${PROMETHEUS_OPERATOR_VERSION}" build_prometheus_operator
       ;;
     helm)
@@ -267,7 +269,7 @@ for group in "$@"; do
       build_tool cosign "${COSIGN_VERSION}" build_cosign
       ;;
     *)
-      echo "error: unknown tool group '${group}' (one of: cluster, helm, supply-chain)" >&2
+      echo "error: unknown tool group '${group}' (one of: cluster, monitoring-operator, helm, supply-chain)" >&2
       exit 2
       ;;
   esac

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 
 import pytest
 import yaml
@@ -35,9 +36,10 @@ def rule_groups() -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def operator_prometheus(release) -> str:
-    """The operator's Prometheus address, with the platform applied on the external path; the
-    release fixture puts the environment file and the release back afterwards."""
+def operator_prometheus(release) -> Iterator[str]:
+    """The operator's Prometheus address, with the platform applied on the external path. The
+    operator and its Prometheus are removed afterwards (they would scrape on through the later,
+    load-timed modules), and the release fixture puts the file and the release back."""
     installed = run(release, tool("localcluster"), "monitoring-operator", timeout=600)
     assert installed.returncode == 0, installed.stdout[-2000:]
     text = ENV_FILE.read_text()
@@ -47,7 +49,11 @@ def operator_prometheus(release) -> str:
     applied = helmfile_apply(release)
     assert applied.returncode == 0, applied.stderr[-3000:]
     FIGURES.write_text(json.dumps({"apply_seconds": round(time.monotonic() - started, 1)}))
-    return monitoring_operator.address(kubectl)
+    try:
+        yield monitoring_operator.address(kubectl)
+    finally:
+        run(release, "kubectl", "delete", "namespace", monitoring_operator.NAMESPACE,
+            "--timeout=120s", timeout=130)  # fmt: skip
 
 
 def record(**figures: object) -> None:
@@ -74,8 +80,12 @@ def test_the_podmonitor_scrapes_every_platform_pod_through_the_policies(
         return [t for t in active if t["scrapePool"] == SCRAPE_POOL]
 
     started = time.monotonic()
+    # The operator rewrites its config Secret at once, but the kubelet refreshes the mounted
+    # copy on its own sync period (up to a minute and more) before the reloader sees it.
     found = _wait_for(
-        targets, lambda ts: len(ts) == len(pods) and all(t["health"] == "up" for t in ts)
+        targets,
+        lambda ts: len(ts) == len(pods) and all(t["health"] == "up" for t in ts),
+        timeout=240,
     )
     record(targets=len(found), targets_up_after_apply_seconds=round(time.monotonic() - started, 1))
     assert sorted(t["labels"]["instance"].split(":")[0] for t in found) == sorted(pods), found

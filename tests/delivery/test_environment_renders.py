@@ -152,6 +152,30 @@ def test_monitoring_external_switches_bundled_for_operator_objects(
     assert ({"PodMonitor", "PrometheusRule"} <= kinds) is external
 
 
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_the_policies_admit_the_environments_scrapers_and_outside_peers(
+    environment: str, rendered: dict[str, list[Object]]
+) -> None:
+    """Each service's ingress admits: on the external path the Prometheus pods of
+    monitoring.namespace (else the bundled server), and every externalPeers CIDR."""
+    state = state_values(environment)
+    for service in SERVICES:
+        peers = [
+            peer
+            for rule in named(rendered[environment], "NetworkPolicy", service)["spec"]["ingress"]
+            for peer in rule["from"]
+        ]
+        operator_prometheus = {
+            "namespaceSelector": {
+                "matchLabels": {"kubernetes.io/metadata.name": state["monitoring"]["namespace"]}
+            },
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+        }
+        assert (operator_prometheus in peers) is state["monitoring"]["external"], service
+        blocks = [peer["ipBlock"]["cidr"] for peer in peers if "ipBlock" in peer]
+        assert blocks == state["externalPeers"], service
+
+
 _TOP_LEVEL_ACTIVE_COLOR = re.compile(r"^activeColor: (\w+)$", re.MULTILINE)
 
 

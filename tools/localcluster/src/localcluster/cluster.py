@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 
 from platform_images import upstream_tools
-from platform_images.engine import detect
+from platform_images.engine import EngineError, detect
 
 from localcluster import (
     access,
@@ -305,7 +305,8 @@ def _start(tools: Tools, say: Say) -> None:
         return result.stdout.strip() == "True"
 
     _wait(f"node {paths.NODE_NAME} Ready", node_ready, 120, "kubelet", say)
-    # Before any pod starts, so no pod ever runs unpoliced.
+    # Before the first pod. Each new pod is policed a moment after it starts (kube-router acts
+    # on the pod's update event): docs/local-cluster.md, "NetworkPolicies, enforced".
     _apply("the NetworkPolicy enforcer's RBAC", network_policy.manifest())
     launch("kube-router", network_policy.command(tools.kube_router))
     _wait("NetworkPolicy enforcement (kube-router)", network_policy.ready, 60, "kube-router", say)
@@ -365,10 +366,16 @@ def install_monitoring_operator(say: Say) -> str:
     monitoring.external path, monitoring_operator.py); returns that Prometheus' address."""
     if reason := healthy():
         raise ClusterError(f"the local cluster is not running ({reason}): make cluster")
-    build_tools(say)
     try:
+        upstream_tools.build("monitoring-operator", lambda line: say(f"  {line}"))
         return monitoring_operator.install(kubectl, say)
-    except (monitoring_operator.OperatorError, OSError) as error:
+    except (
+        upstream_tools.ToolsError,
+        monitoring_operator.OperatorError,
+        EngineError,
+        subprocess.SubprocessError,
+        OSError,
+    ) as error:
         raise ClusterError(str(error)) from None
 
 

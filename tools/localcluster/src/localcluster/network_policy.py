@@ -9,6 +9,7 @@ Its identity and RBAC are in manifests/network-policy.yaml.
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 from localcluster import health, paths
@@ -37,4 +38,12 @@ def command(binary: Path) -> list[str]:
 
 
 def ready() -> bool:
-    return health.answers_ok(f"http://{paths.NODE_IP}:{HEALTH_PORT}/healthz")
+    """Its first sync has hooked its chain into the node's FORWARD chain. The health endpoint
+    alone answers as soon as the process listens, before its caches or any rule exist."""
+    if not health.answers_ok(f"http://{paths.NODE_IP}:{HEALTH_PORT}/healthz"):
+        return False
+    forward = subprocess.run(
+        ["ip", "netns", "exec", paths.NETNS, "iptables", "-S", "FORWARD"],
+        capture_output=True, text=True, timeout=10,
+    )  # fmt: skip
+    return "-j KUBE-ROUTER-FORWARD" in forward.stdout
