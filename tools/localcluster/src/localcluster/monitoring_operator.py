@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -28,7 +27,8 @@ from platform_images.engine import detect
 from localcluster import images
 
 NAMESPACE = "monitoring"
-PROMETHEUS = "platform-external"  # the Prometheus object; its pod is prometheus-<name>-0
+PROMETHEUS = "platform-external"  # the Prometheus object
+POD = f"prometheus-{PROMETHEUS}-0"  # the pod of the StatefulSet the operator makes for it
 # The chart's default `monitoring.external.labels`: kube-prometheus-stack selects by them.
 SELECTED_BY = {"release": "kube-prometheus-stack"}
 UPSTREAM_NAMESPACE = "default"  # where the example manifests put everything
@@ -162,15 +162,12 @@ def install(kubectl: Kubectl, say: Say) -> str:
             "--timeout=120s", timeout=130)  # fmt: skip
     say("  the operator is running")
     kubectl("apply", "-f", "-", input=prometheus_manifests(operator), timeout=120)
-    pod = f"prometheus-{PROMETHEUS}-0"
-
-    def created() -> bool:
-        return kubectl("-n", NAMESPACE, "get", "pod", pod, check=False, timeout=10).returncode == 0
-
-    _until(created, 120, f"the operator did not create {NAMESPACE}/{pod}")
-    kubectl("-n", NAMESPACE, "wait", f"pod/{pod}", "--for=condition=Ready", "--timeout=180s",
+    # The operator creates the pod a moment later: wait for it to exist, then to be Ready.
+    kubectl("-n", NAMESPACE, "wait", f"pod/{POD}", "--for=create", "--timeout=120s",
+            timeout=130)  # fmt: skip
+    kubectl("-n", NAMESPACE, "wait", f"pod/{POD}", "--for=condition=Ready", "--timeout=180s",
             timeout=190)  # fmt: skip
-    address = f"{pod_ip(kubectl, pod)}:9090"
+    address = f"{pod_ip(kubectl, POD)}:9090"
     say(f"  the operator's Prometheus {operator.prometheus_version} ready at http://{address}")
     return address
 
@@ -182,18 +179,9 @@ def pod_ip(kubectl: Kubectl, pod: str) -> str:
 
 def address(kubectl: Kubectl) -> str:
     """The operator's Prometheus, reached from the host at its pod IP (the host routes pods)."""
-    return f"{pod_ip(kubectl, f'prometheus-{PROMETHEUS}-0')}:9090"
+    return f"{pod_ip(kubectl, POD)}:9090"
 
 
 def api(address: str, path: str) -> dict:
     with urllib.request.urlopen(f"http://{address}{path}", timeout=10) as response:
         return json.load(response)["data"]
-
-
-def _until(check: Callable[[], bool], timeout: float, message: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(1)
-    raise OperatorError(message)
