@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+
+from bench.cpu_per_order import RESULTS as CPU_PER_ORDER
 
 OVERHEAD_GOAL = 0.85
 IMAGES = "images"
@@ -29,6 +32,7 @@ def write(results: dict[str, Any], docs: Path) -> Path:
             sections.append(render(results[name], images))
         else:
             sections.append(f"## {name}\n\nNot measured in the last run.\n")
+    sections.append(cpu_per_order_section())
     sections.append(_profiles())
     sections.append(_limits())
     page = docs / "performance.md"
@@ -391,6 +395,45 @@ def _colors(section: dict[str, Any]) -> str:
         seen = sorted(set(colors.get(step, {}).values()))
         steps.append(f"{step.replace('_', ' ')}: {'/'.join(seen) or '?'}")
     return "; ".join(steps)
+
+
+def cpu_per_order_section(data: Path = CPU_PER_ORDER) -> str:
+    """From `python -m bench.cpu_per_order`, which writes its own data file."""
+    if not data.exists():
+        return "## 6. CPU per order\n\nNot measured: `.venv/bin/python -m bench.cpu_per_order`.\n"
+    result = json.loads(data.read_text())
+    medians = result["medians"]
+    services = ("orders", "payments", "notifications", "auth")
+    rows = []
+    for name, figures in medians.items():
+        per_service = " | ".join(f"{figures[s]:.2f}" for s in services)
+        ratio, failed = figures["ratio_to_baseline"], figures["failed"]
+        chain = f"**{figures['chain']:.2f}**"
+        rows.append(f"| {name} | {per_service} | {chain} | {ratio:.2f}x | {failed} |")
+    return f"""## 6. CPU per order
+
+`POST /v1/orders` at a constant {result["rate"]} orders/s ({result["seconds"]} s per variant,
+{result["rounds"]} alternating rounds, medians), one uvicorn process per service. CPU is read
+from `/proc`, less each process's idle rate, and divided by the orders that got 201. Goal: 3.0 ms
+for the whole chain (the order-path issue; 8.3 ms measured with `make up` before it). The
+figures here are about twice that, for the same build: these processes run from the workspace's
+virtualenv and over shorter windows, which is not yet reconciled; read the ratios.
+
+| variant | orders | payments | notifications | auth | chain, ms/order | vs baseline | failed |
+|---|---:|---:|---:|---:|---:|---:|---:|
+{chr(10).join(rows)}
+
+**The verified-token cache** (`servicekit/security.py`, `SERVICE_JWT_CACHE_ENTRIES`, default
+4096). The profile, from the order-path issue: py-spy under the same load put about 16 % of
+payments' CPU in Ed25519 verification of the same token, again and again (a client sends its
+token with every request; orders and payments each verify the user's or the service's). A
+token that passed full verification is kept until `exp` plus the leeway, and served only while
+its `kid` still maps to the very key object that verified it; a retired, removed or replaced
+key, or expiry, sends it back through full verification, and refused tokens are never kept
+(`apps/servicekit/tests/test_verified_token_cache.py`, and the JWT attack suites unchanged).
+
+Reproduce: `.venv/bin/python -m bench.cpu_per_order` (writes `docs/data/cpu-per-order.json`).
+"""
 
 
 def _profiles() -> str:

@@ -8,10 +8,9 @@ import base64
 import hashlib
 import hmac
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import httpx
@@ -20,6 +19,7 @@ import pytest
 from auth_service.core.keys import Keyring, public_jwk
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from tests.support.http_server import serving
 from tests.support.services import ServiceStack
 from tests.support.tokens import claims_for, dev_keyring, mint
 
@@ -173,14 +173,8 @@ class _KeyServer(BaseHTTPRequestHandler):
 def attacker_key_host(attacker: Keyring) -> Iterator[str]:
     _KeyServer.jwks = attacker.jwks
     _KeyServer.hits = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _KeyServer)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(_KeyServer) as url:
+        yield url
 
 
 @pytest.mark.parametrize("use_our_kid", [False, True], ids=["attacker-kid", "our-kid"])

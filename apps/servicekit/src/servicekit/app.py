@@ -103,6 +103,7 @@ def create_service_app(
             issuer=settings.jwt_issuer,
             audience=settings.service_name,
             leeway=settings.jwt_leeway_seconds,
+            cache_entries=settings.jwt_cache_entries,
         )
         restore_signals = install_shutdown_hook(readiness, settings.shutdown_delay_seconds)
         try:

@@ -43,6 +43,11 @@ OUTBOUND_REQUESTS = Counter(
     "Calls to other services, by outcome.",
     ["dependency", "method", "status"],
 )
+OUTBOUND_RETRIES = Counter(
+    "servicekit_outbound_retries",
+    "Retries of calls to other services, and retries the retry budget refused.",
+    ["dependency", "decision"],
+)
 OUTBOUND_DURATION = Histogram(
     "servicekit_outbound_request_duration_seconds",
     "Duration of calls to other services, retries included.",

@@ -4,6 +4,10 @@
 - ``exp``, ``iat``, ``aud``, ``iss`` and ``sub`` are required; ``aud`` must name this service.
 - ``jku``/``x5u``/``jwk`` headers are ignored: keys come only from the configured JWKS.
 - Keys are cached; an unknown ``kid`` triggers a refetch, at most once per refresh interval.
+- Verified tokens are cached (``VerifiedTokens``): a client sends the same token on every
+  request, and an Ed25519 verification was a sixth of payments' CPU. A cached token is served
+  only while it has not expired and its ``kid`` still maps to the very key object that verified
+  it, so a retired, removed or replaced key, or expiry, sends it back through full verification.
 - Every failure is a 401 or 403 problem, never a 500.
 """
 
@@ -111,14 +115,68 @@ class RemoteJWKS:
             return
 
 
+@dataclass(frozen=True)
+class _Verified:
+    principal: Principal
+    kid: str
+    key: PyJWK
+    valid_until: float  # exp + leeway, as PyJWT's own expiry check
+
+
+class VerifiedTokens:
+    """Tokens that passed full verification, bounded: the oldest entry goes first."""
+
+    def __init__(self, max_entries: int) -> None:
+        self.max_entries = max_entries
+        self._entries: dict[str, _Verified] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, token: str) -> _Verified | None:
+        entry = self._entries.get(token)
+        if entry is not None and time.time() >= entry.valid_until:
+            del self._entries[token]
+            return None
+        return entry
+
+    def put(self, token: str, entry: _Verified) -> None:
+        if self.max_entries <= 0:
+            return
+        self._entries.pop(token, None)
+        while len(self._entries) >= self.max_entries:
+            del self._entries[next(iter(self._entries))]
+        self._entries[token] = entry
+
+    def forget(self, token: str) -> None:
+        self._entries.pop(token, None)
+
+
 class TokenVerifier:
-    def __init__(self, keys: KeySource, *, issuer: str, audience: str, leeway: int) -> None:
+    def __init__(
+        self,
+        keys: KeySource,
+        *,
+        issuer: str,
+        audience: str,
+        leeway: int,
+        cache_entries: int = 4096,
+    ) -> None:
         self.keys = keys
         self.issuer = issuer
         self.audience = audience
         self.leeway = leeway
+        self.verified = VerifiedTokens(cache_entries)
+        self.cache_hits = 0
 
     async def verify(self, token: str) -> Principal:
+        cached = self.verified.get(token)
+        if cached is not None:
+            # The key lookup is a dict read; a removed kid may trigger a (rate-limited) refetch.
+            if await self.keys.key(cached.kid) is cached.key:
+                self.cache_hits += 1
+                return cached.principal
+            self.verified.forget(token)
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError:  # DecodeError, and a header PyJWT refuses (a non-string kid)
@@ -153,7 +211,11 @@ class TokenVerifier:
             raise _invalid_token("The token is invalid.") from None
         scope = claims.get("scope", "")
         scopes = frozenset(scope.split()) if isinstance(scope, str) else frozenset()
-        return Principal(subject=str(claims["sub"]), scopes=scopes, claims=claims)
+        principal = Principal(subject=str(claims["sub"]), scopes=scopes, claims=claims)
+        expires = claims["exp"]
+        if isinstance(expires, int | float):
+            self.verified.put(token, _Verified(principal, kid, key, expires + self.leeway))
+        return principal
 
 
 bearer_scheme = HTTPBearer(auto_error=False, description="A JWT issued by auth.")

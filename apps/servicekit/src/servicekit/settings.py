@@ -69,6 +69,8 @@ class ServiceSettings(BaseSettings):
     )
     jwt_issuer: str = platform_field("platform-auth", "SERVICE_JWT_ISSUER")
     jwt_leeway_seconds: int = platform_field(10, "SERVICE_JWT_LEEWAY_SECONDS", ge=0, le=120)
+    # Verified tokens kept, so a client's repeated token skips the signature check (0: none).
+    jwt_cache_entries: int = platform_field(4096, "SERVICE_JWT_CACHE_ENTRIES", ge=0, le=1_000_000)
     jwks_refresh_interval_seconds: float = platform_field(
         30.0, "SERVICE_JWKS_REFRESH_INTERVAL_SECONDS", gt=0
     )
@@ -83,6 +85,11 @@ class ServiceSettings(BaseSettings):
     http_retry_attempts: int = platform_field(3, "SERVICE_HTTP_RETRY_ATTEMPTS", ge=1, le=10)
     http_retry_budget_seconds: float = platform_field(
         2.5, "SERVICE_HTTP_RETRY_BUDGET_SECONDS", gt=0
+    )
+    # Retries per dependency: at most this share of recent calls, plus a floor per second.
+    http_retry_ratio: float = platform_field(0.1, "SERVICE_HTTP_RETRY_RATIO", ge=0, le=1)
+    http_retry_min_per_second: float = platform_field(
+        1.0, "SERVICE_HTTP_RETRY_MIN_PER_SECOND", ge=0
     )
 
     # Shutdown: readiness turns 503 at once; the process keeps serving for the delay, then

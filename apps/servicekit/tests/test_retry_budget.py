@@ -1,0 +1,107 @@
+"""The retry budget: its arithmetic on a clock the test moves, and a ServiceClient calling a real
+HTTP server that answers 503 to everything, as a dependency in trouble does."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
+
+import httpx
+import pytest
+import structlog.testing
+from servicekit.client import ServiceClient
+from servicekit.metrics import OUTBOUND_RETRIES
+from servicekit.problems import Problem
+from servicekit.retry_budget import RetryBudget
+
+from tests.support.http_server import serving
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_retries_are_capped_at_a_share_of_recent_calls():
+    budget = RetryBudget(ratio=0.2, min_per_second=0, clock=Clock())
+    for _ in range(50):
+        budget.record_call()
+    granted = 0
+    while budget.can_retry() and granted < 100:
+        budget.record_retry()
+        granted += 1
+    assert granted == 10
+
+
+def test_the_floor_lets_a_quiet_service_retry_a_lone_failure():
+    budget = RetryBudget(ratio=0.1, min_per_second=1, window=10, clock=Clock())
+    budget.record_call()
+    granted = 0
+    while budget.can_retry() and granted < 100:
+        budget.record_retry()
+        granted += 1
+    assert granted == 11  # while fewer than 10 (the floor over the window) + 0.1 of one call
+
+
+def test_the_window_slides_and_old_retries_stop_counting():
+    clock = Clock()
+    budget = RetryBudget(ratio=0.0, min_per_second=1, window=10, clock=clock)
+    for _ in range(10):
+        budget.record_retry()
+    assert not budget.can_retry()
+    clock.now += 10
+    assert budget.can_retry()
+
+
+@pytest.mark.parametrize("arguments", [{"ratio": 1.5}, {"ratio": -0.1}, {"min_per_second": -1}])
+def test_nonsense_is_refused(arguments):
+    with pytest.raises(ValueError, match="ratio must be"):
+        RetryBudget(**{"ratio": 0.1, "min_per_second": 1, **arguments})
+
+
+class Unavailable(BaseHTTPRequestHandler):
+    hits = 0
+
+    def do_GET(self) -> None:
+        type(self).hits += 1
+        self.send_response(503)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def unavailable() -> Iterator[str]:
+    Unavailable.hits = 0
+    with serving(Unavailable) as url:
+        yield url
+
+
+async def test_a_failing_dependency_gets_a_few_more_calls_not_three_times_as_many(unavailable):
+    calls, ratio = 40, 0.1
+    over_budget = OUTBOUND_RETRIES.labels("flaky", "over_budget")
+    refused_before = over_budget._value.get()
+    # stamina logs each retry through structlog: captured here, whatever an earlier test set up.
+    with structlog.testing.capture_logs() as logs:
+        async with httpx.AsyncClient() as http:
+            client = ServiceClient(
+                http,
+                dependency="flaky",
+                base_url=unavailable,
+                attempts=3,
+                budget_seconds=5,
+                retry_budget=RetryBudget(ratio=ratio, min_per_second=0),
+            )
+            for _ in range(calls):
+                with pytest.raises(Problem) as failed:
+                    await client.request("GET", "/v1/anything")
+                assert failed.value.status == 503
+    # Without the budget: 3 attempts each, 120 hits.
+    assert calls < Unavailable.hits <= calls * (1 + ratio)
+    assert len([entry for entry in logs if "retry_num" in entry]) == Unavailable.hits - calls
+    assert over_budget._value.get() - refused_before >= calls - (Unavailable.hits - calls)

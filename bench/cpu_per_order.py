@@ -1,0 +1,115 @@
+"""CPU per order, per service and for the whole chain, at a constant order rate (from /proc).
+
+    .venv/bin/python -m bench.cpu_per_order                       # 40 orders/s, 30 s, 2 rounds
+    .venv/bin/python -m bench.cpu_per_order --seconds 10 --rounds 1
+
+Each variant starts the four services (``bench.stack``, one uvicorn process each) with its own
+settings, measures each process's idle CPU, then offers ``bench/k6/orders-rate.js`` (one login,
+then a new order per request, each one orders -> payments -> notifications). A service's CPU per
+order is its CPU over the load, less its idle rate, divided by the orders that got 201. The
+variants alternate round by round, so drift on the machine hits both; the report gives each
+figure's median over the rounds and the ratio to the first variant, the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from bench.cpu import cpu_seconds
+from bench.cpu_per_request import ORDER_ROUTE, ORDERS_SCRIPT, k6_env
+from bench.k6run import run_k6
+from bench.stack import REPO_ROOT, SERVICES, running_stack
+
+RESULTS = REPO_ROOT / "docs" / "data" / "cpu-per-order.json"
+# The baseline first: what every request cost before the verified-token cache.
+VARIANTS: dict[str, dict[str, str]] = {
+    "every token verified": {"SERVICE_JWT_CACHE_ENTRIES": "0"},
+    "verified-token cache": {},
+}
+IDLE_SECONDS = 3
+
+
+def measure_variant(
+    settings: Mapping[str, str], workdir: Path, *, rate: int, seconds: int
+) -> dict[str, Any]:
+    with running_stack(workdir, env=settings) as stack:
+        pids = {name: stack.services[name].process.pid for name in SERVICES}
+        before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        time.sleep(IDLE_SECONDS)
+        idle = {name: (cpu_seconds(pids[name]) - before[name]) / IDLE_SECONDS for name in pids}
+        env = k6_env(stack) | {"RATE": rate, "DURATION": f"{seconds}s"}
+        started = time.monotonic()
+        before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        result = run_k6(ORDERS_SCRIPT, env, workdir / "k6-orders.json", timeout=seconds + 120)
+        after = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        elapsed = time.monotonic() - started
+    failed = result.summary["metrics"][f"http_req_failed{{name:{ORDER_ROUTE}}}"]["values"]
+    orders = int(failed["fails"])  # requests that did not fail: 201s
+    busy = {name: max(after[name] - before[name] - idle[name] * elapsed, 0.0) for name in SERVICES}
+    per_order = {name: 1000 * busy[name] / orders for name in SERVICES} if orders else {}
+    return {
+        "orders": orders,
+        "failed": int(failed["passes"]),
+        "k6_exit_code": result.exit_code,
+        "p99_ms": result.metric(f"http_req_duration{{name:{ORDER_ROUTE}}}", "p(99)"),
+        "cpu_ms_per_order": {name: round(ms, 3) for name, ms in per_order.items()},
+        "chain_cpu_ms_per_order": round(sum(per_order.values()), 3),
+    }
+
+
+def measure(rate: int, seconds: int, rounds: int, workdir: Path) -> dict[str, Any]:
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in VARIANTS}
+    for round_number in range(1, rounds + 1):
+        for name, settings in VARIANTS.items():
+            load = f"{rate} orders/s for {seconds} s"
+            print(f"round {round_number}/{rounds}: {name} ({load})", flush=True)
+            run = measure_variant(
+                settings, workdir / f"{round_number}-{len(runs[name])}", rate=rate, seconds=seconds
+            )
+            runs[name].append(run)
+            chain = run["chain_cpu_ms_per_order"]
+            print(f"  chain {chain:.2f} ms/order, {run['cpu_ms_per_order']}", flush=True)
+    baseline = next(iter(VARIANTS))
+    medians = {name: _medians(variant_runs) for name, variant_runs in runs.items()}
+    for name in VARIANTS:
+        base, this = medians[baseline]["chain"], medians[name]["chain"]
+        medians[name]["ratio_to_baseline"] = round(this / base, 3) if base else None
+    return {"rate": rate, "seconds": seconds, "rounds": rounds, "medians": medians, "runs": runs}
+
+
+def _medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "chain": round(statistics.median(r["chain_cpu_ms_per_order"] for r in runs), 3),
+        **{
+            name: round(statistics.median(r["cpu_ms_per_order"][name] for r in runs), 3)
+            for name in SERVICES
+        },
+        "failed": sum(r["failed"] for r in runs),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=int, default=40, help="orders per second")
+    parser.add_argument("--seconds", type=int, default=30, help="load per variant and round")
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    if args.rate < 1 or args.seconds < 1 or args.rounds < 1:
+        parser.error("--rate, --seconds and --rounds must be at least 1")
+    with tempfile.TemporaryDirectory(prefix="cpu-per-order-") as workdir:
+        result = measure(args.rate, args.seconds, args.rounds, Path(workdir))
+    RESULTS.write_text(json.dumps(result, indent=1) + "\n")
+    for name, figures in result["medians"].items():
+        print(f"{name}: {json.dumps(figures)}")
+    print(f"wrote {RESULTS.relative_to(REPO_ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
