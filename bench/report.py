@@ -409,7 +409,8 @@ def cpu_per_order_section(data: Path = CPU_PER_ORDER) -> str:
         per_service = " | ".join(f"{figures[s]:.2f}" for s in services)
         ratio, failed = figures["ratio_to_baseline"], figures["failed"]
         chain = f"**{figures['chain']:.2f}**"
-        rows.append(f"| {name} | {per_service} | {chain} | {ratio:.2f}x | {failed} |")
+        shown = f"{ratio:.2f}x" if ratio is not None else "n/a"
+        rows.append(f"| {name} | {per_service} | {chain} | {shown} | {failed} |")
     return f"""## 6. CPU per order
 
 `POST /v1/orders` at a constant {result["rate"]} orders/s ({result["seconds"]} s per variant,

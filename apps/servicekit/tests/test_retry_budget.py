@@ -3,6 +3,7 @@ HTTP server that answers 503 to everything, as a dependency in trouble does."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 
@@ -25,35 +26,34 @@ class Clock:
         return self.now
 
 
+def granted(budget: RetryBudget) -> int:
+    """Retries taken until the budget refuses one (bounded)."""
+    taken = 0
+    while taken < 1000 and budget.try_acquire():
+        taken += 1
+    return taken
+
+
 def test_retries_are_capped_at_a_share_of_recent_calls():
     budget = RetryBudget(ratio=0.2, min_per_second=0, clock=Clock())
     for _ in range(50):
         budget.record_call()
-    granted = 0
-    while budget.can_retry() and granted < 100:
-        budget.record_retry()
-        granted += 1
-    assert granted == 10
+    assert granted(budget) == 10
 
 
 def test_the_floor_lets_a_quiet_service_retry_a_lone_failure():
     budget = RetryBudget(ratio=0.1, min_per_second=1, window=10, clock=Clock())
     budget.record_call()
-    granted = 0
-    while budget.can_retry() and granted < 100:
-        budget.record_retry()
-        granted += 1
-    assert granted == 11  # while fewer than 10 (the floor over the window) + 0.1 of one call
+    assert granted(budget) == 10  # the floor over the window; 0.1 of one call is not a retry
 
 
 def test_the_window_slides_and_old_retries_stop_counting():
     clock = Clock()
     budget = RetryBudget(ratio=0.0, min_per_second=1, window=10, clock=clock)
-    for _ in range(10):
-        budget.record_retry()
-    assert not budget.can_retry()
+    assert granted(budget) == 10
+    assert not budget.try_acquire()
     clock.now += 10
-    assert budget.can_retry()
+    assert budget.try_acquire()
 
 
 @pytest.mark.parametrize("arguments", [{"ratio": 1.5}, {"ratio": -0.1}, {"min_per_second": -1}])
@@ -82,26 +82,46 @@ def unavailable() -> Iterator[str]:
         yield url
 
 
-async def test_a_failing_dependency_gets_a_few_more_calls_not_three_times_as_many(unavailable):
+def flaky_client(http: httpx.AsyncClient, url: str, ratio: float) -> ServiceClient:
+    return ServiceClient(
+        http,
+        dependency="flaky",
+        base_url=url,
+        attempts=3,
+        budget_seconds=5,
+        retry_budget=RetryBudget(ratio=ratio, min_per_second=0),
+    )
+
+
+def retries_counted(decision: str) -> float:
+    return OUTBOUND_RETRIES.labels("flaky", decision)._value.get()
+
+
+@pytest.mark.parametrize("together", [False, True], ids=["one-by-one", "all-at-once"])
+async def test_a_failing_dependency_gets_a_few_more_calls_not_three_times_as_many(
+    unavailable, together
+):
+    """All at once is the storm: every call fails within the same backoff, and each would
+    retry if the budget were checked before any of them had counted its retry."""
     calls, ratio = 40, 0.1
-    over_budget = OUTBOUND_RETRIES.labels("flaky", "over_budget")
-    refused_before = over_budget._value.get()
+    retried_before = retries_counted("retried")
+
+    async def fails(client: ServiceClient) -> None:
+        with pytest.raises(Problem) as failed:
+            await client.request("GET", "/v1/anything")
+        assert failed.value.status == 503
+
     # stamina logs each retry through structlog: captured here, whatever an earlier test set up.
     with structlog.testing.capture_logs() as logs:
         async with httpx.AsyncClient() as http:
-            client = ServiceClient(
-                http,
-                dependency="flaky",
-                base_url=unavailable,
-                attempts=3,
-                budget_seconds=5,
-                retry_budget=RetryBudget(ratio=ratio, min_per_second=0),
-            )
-            for _ in range(calls):
-                with pytest.raises(Problem) as failed:
-                    await client.request("GET", "/v1/anything")
-                assert failed.value.status == 503
-    # Without the budget: 3 attempts each, 120 hits.
-    assert calls < Unavailable.hits <= calls * (1 + ratio)
-    assert len([entry for entry in logs if "retry_num" in entry]) == Unavailable.hits - calls
-    assert over_budget._value.get() - refused_before >= calls - (Unavailable.hits - calls)
+            client = flaky_client(http, unavailable, ratio)
+            if together:
+                await asyncio.gather(*(fails(client) for _ in range(calls)))
+            else:
+                for _ in range(calls):
+                    await fails(client)
+    retries = Unavailable.hits - calls
+    # Without the budget: 3 attempts each, 80 retries.
+    assert 0 < retries <= calls * ratio
+    assert retries_counted("retried") - retried_before == retries
+    assert len([entry for entry in logs if "retry_num" in entry]) == retries

@@ -79,6 +79,25 @@ async def test_a_cached_token_is_refused_once_it_expires():
     assert len(check.verified) == 0
 
 
+async def test_a_fractional_exp_expires_at_its_whole_second_as_pyjwt_reads_it():
+    keys = Keys()
+    check = verifier(keys, leeway=1)
+    whole = int(time.time()) + 1
+    token = mint(new_key(keys), exp=whole + 0.95)  # PyJWT compares int(exp) = whole
+    await check.verify(token)
+    await asyncio.sleep(max(0.0, whole + 1 - time.time()) + 0.05)  # past int(exp) + leeway
+    assert "expired" in await refused(check, token)
+
+
+async def test_a_cached_principal_is_a_copy_each_request_may_change():
+    keys = Keys()
+    check = verifier(keys)
+    token = mint(new_key(keys))
+    (await check.verify(token)).claims["scope"] = "admin"
+    assert (await check.verify(token)).claims["scope"] == "payments:charge"
+    assert check.cache_hits == 1
+
+
 async def test_a_cached_token_is_refused_once_its_key_leaves_the_key_set():
     keys = Keys()
     check = verifier(keys)

@@ -121,8 +121,12 @@ class ServiceClient:
         def retryable(exc: Exception) -> bool:
             if not isinstance(exc, httpx.TransportError | RetryableStatus):
                 return False
-            if number >= attempts or self.retry_budget.can_retry():
-                return True  # after the last attempt stamina gives up by itself
+            if number >= attempts:
+                return True  # the last attempt: stamina gives up by itself, nothing to take
+            if self.retry_budget.try_acquire():
+                OUTBOUND_RETRIES.labels(self.dependency, "retried").inc()
+                return True
+            # Also counted when stamina would have stopped anyway on its time budget.
             OUTBOUND_RETRIES.labels(self.dependency, "over_budget").inc()
             return False
 
@@ -139,9 +143,6 @@ class ServiceClient:
             ):
                 with attempt:
                     number = attempt.num
-                    if number > 1:
-                        self.retry_budget.record_retry()
-                        OUTBOUND_RETRIES.labels(self.dependency, "retried").inc()
                     response = await self.http.request(method, url, headers=headers, **kwargs)
                     if response.status_code in RETRYABLE_STATUSES:
                         raise RetryableStatus(response)

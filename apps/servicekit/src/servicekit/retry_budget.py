@@ -35,12 +35,14 @@ class RetryBudget:
     def record_call(self) -> None:
         self._bucket()[0] += 1
 
-    def record_retry(self) -> None:
-        self._bucket()[1] += 1
-
-    def can_retry(self) -> bool:
+    def try_acquire(self) -> bool:
+        """Take one retry if the budget has it. Checked and counted in one step: calls that
+        fail together must not all see the same count before any of them retries."""
         calls, retries = self._totals()
-        return retries < self.min_per_second * self.window + self.ratio * calls
+        if retries + 1 > self.min_per_second * self.window + self.ratio * calls:
+            return False
+        self._bucket()[1] += 1
+        return True
 
     def _bucket(self) -> list[int]:
         now = int(self.clock())

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Annotated, Any, Protocol
 
 import httpx
@@ -120,7 +120,7 @@ class _Verified:
     principal: Principal
     kid: str
     key: PyJWK
-    valid_until: float  # exp + leeway, as PyJWT's own expiry check
+    valid_until: int  # int(exp) + leeway, as PyJWT's own expiry check
 
 
 class VerifiedTokens:
@@ -175,7 +175,8 @@ class TokenVerifier:
             # The key lookup is a dict read; a removed kid may trigger a (rate-limited) refetch.
             if await self.keys.key(cached.kid) is cached.key:
                 self.cache_hits += 1
-                return cached.principal
+                # Each request gets its own claims dict, as a full verification would give.
+                return replace(cached.principal, claims=dict(cached.principal.claims))
             self.verified.forget(token)
         try:
             header = jwt.get_unverified_header(token)
@@ -213,8 +214,11 @@ class TokenVerifier:
         scopes = frozenset(scope.split()) if isinstance(scope, str) else frozenset()
         principal = Principal(subject=str(claims["sub"]), scopes=scopes, claims=claims)
         expires = claims["exp"]
-        if isinstance(expires, int | float):
-            self.verified.put(token, _Verified(principal, kid, key, expires + self.leeway))
+        if type(expires) in (int, float):
+            # PyJWT compares int(exp): a fractional exp expires at its whole second.
+            valid_until = int(expires) + self.leeway
+            kept = replace(principal, claims=dict(claims))  # not the dict handed out now
+            self.verified.put(token, _Verified(kept, kid, key, valid_until))
         return principal
 
 

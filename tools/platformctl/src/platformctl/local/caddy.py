@@ -7,6 +7,12 @@ requests finish where they are, the next request goes to the new color, and no l
 keep-alive connection is ever restarted (a config reload would close idle client connections,
 and a client that sends on one at that instant sees a reset). ``try_duration`` makes caddy retry
 an upstream that refuses connections (a restarting instance) instead of failing the request.
+
+Like a Kubernetes Service, the proxy routes only to ready instances: an active health check
+asks each upstream's ``/readyz`` every second, so an instance that stops answering it (hung,
+draining, lost its JWKS) leaves the rotation after two failed checks and comes back after one
+good one. Caddy resolves the ``{file.*}`` dial before each check, so the check follows the
+instance a route file names now.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from platformctl.local.state import PlatformState
 GRACE_PERIOD = "15s"
 TRY_DURATION = "5s"
 TRY_INTERVAL = "50ms"
+READINESS_CHECK = {"uri": "/readyz", "interval": "1s", "timeout": "1s", "fails": 2, "passes": 1}
 COLOR_HEADER = "X-Platform-Color"
 VERSION_HEADER = "X-Platform-Version"
 # Where a stopped color's upstream points: nothing listens on port 9 (discard) on loopback.
@@ -97,10 +104,11 @@ def _proxy(service: str, color: str, routes: Path, state: PlatformState) -> dict
             "try_duration": TRY_DURATION,
             "try_interval": TRY_INTERVAL,
         },
-        # No passive health checks on purpose: a client that gives up on a slow request
-        # counts as an upstream failure, and with max_fails the only replica of a color
-        # would be marked down, stalling every request behind it (a spiral under load).
+        # Active checks only. No passive ones on purpose: a client that gives up on a slow
+        # request counts as an upstream failure, and with max_fails the only replica of a
+        # color would be marked down, stalling every request behind it (a spiral under load).
         # A dead replica refuses connections at once, and try_duration retries those.
+        "health_checks": {"active": READINESS_CHECK},
         "headers": {
             "response": {
                 "set": {
