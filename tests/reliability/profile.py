@@ -7,7 +7,7 @@ which exercises every item in a fraction of the time. Both assert the same thing
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,14 @@ FULL = Profile(
 
 
 def current() -> Profile:
-    return FULL if os.environ.get("RELIABILITY_PROFILE") == "full" else BOUNDED
+    """``RELIABILITY_KILL_RATE=N`` runs the kill rehearsal at N requests/s (above the knee, say)."""
+    profile = FULL if os.environ.get("RELIABILITY_PROFILE") == "full" else BOUNDED
+    rate = os.environ.get("RELIABILITY_KILL_RATE", "")
+    if not rate:
+        return profile
+    if not rate.isdigit() or int(rate) < 1:
+        raise ValueError(f"RELIABILITY_KILL_RATE must be a whole number (requests/s), not {rate!r}")
+    return replace(profile, kill_load_rate=int(rate))
 
 
 PROFILE = current()
