@@ -41,14 +41,18 @@ def measure_variant(
 ) -> dict[str, Any]:
     with running_stack(workdir, env=settings) as stack:
         pids = {name: stack.services[name].process.pid for name in SERVICES}
-        before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+
+        def used() -> dict[str, float]:
+            return {name: cpu_seconds(pid) for name, pid in pids.items()}
+
+        before = used()
         time.sleep(IDLE_SECONDS)
-        idle = {name: (cpu_seconds(pids[name]) - before[name]) / IDLE_SECONDS for name in pids}
+        idle = {name: (now - before[name]) / IDLE_SECONDS for name, now in used().items()}
         env = k6_env(stack) | {"RATE": rate, "DURATION": f"{seconds}s"}
         started = time.monotonic()
-        before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        before = used()
         result = run_k6(ORDERS_SCRIPT, env, workdir / "k6-orders.json", timeout=seconds + 120)
-        after = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        after = used()
         elapsed = time.monotonic() - started
     failed = result.summary["metrics"][f"http_req_failed{{name:{ORDER_ROUTE}}}"]["values"]
     orders = int(failed["fails"])  # answered without failing (201; the script checks for it)

@@ -19,7 +19,7 @@ import stamina
 from servicekit.context import REQUEST_ID_HEADER, current_request_id
 from servicekit.metrics import OUTBOUND_DURATION, OUTBOUND_REQUESTS, OUTBOUND_RETRIES
 from servicekit.problems import Problem
-from servicekit.retry_budget import RetryBudget
+from servicekit.retry_budget import DEFAULT_MIN_PER_SECOND, DEFAULT_RATIO, RetryBudget
 from servicekit.settings import ServiceSettings
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
@@ -80,7 +80,9 @@ class ServiceClient:
         self.base_url = base_url.rstrip("/")
         self.attempts = attempts
         self.budget_seconds = budget_seconds
-        self.retry_budget = retry_budget or RetryBudget(ratio=0.1, min_per_second=1)
+        self.retry_budget = retry_budget or RetryBudget(
+            ratio=DEFAULT_RATIO, min_per_second=DEFAULT_MIN_PER_SECOND
+        )
 
     @classmethod
     def for_dependency(

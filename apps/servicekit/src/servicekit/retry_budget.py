@@ -3,7 +3,7 @@
 Per-call retry limits alone multiply load when a dependency struggles: with 3 attempts, every
 call becomes 3 just when the dependency can least afford it (the SRE book's "Addressing
 Cascading Failures" calls this a retry storm). A budget caps retries at a share of the calls
-made recently (``ratio``, 0.2 by default), plus a small floor (``min_per_second``) so a quiet
+made recently (``ratio``), plus a small floor (``min_per_second``) so a quiet
 service can still retry a lone failure. Both are counted over a sliding window of ``window``
 seconds, in one-second buckets, so memory stays constant.
 """
@@ -13,6 +13,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+# The defaults of the SERVICE_HTTP_RETRY_* settings, and of a client built without settings.
+DEFAULT_RATIO = 0.1
+DEFAULT_MIN_PER_SECOND = 1.0
+WINDOW_SECONDS = 10
+
 
 class RetryBudget:
     def __init__(
@@ -20,7 +25,7 @@ class RetryBudget:
         *,
         ratio: float,
         min_per_second: float,
-        window: int = 10,
+        window: int = WINDOW_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not 0 <= ratio <= 1 or min_per_second < 0 or window < 1:

@@ -16,6 +16,8 @@ from typing import Any, ClassVar, Self, TypeVar
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from servicekit.retry_budget import DEFAULT_MIN_PER_SECOND, DEFAULT_RATIO
+
 DEFAULT_SECRETS_DIR = "/run/secrets"
 
 
@@ -87,9 +89,9 @@ class ServiceSettings(BaseSettings):
         2.5, "SERVICE_HTTP_RETRY_BUDGET_SECONDS", gt=0
     )
     # Retries per dependency: at most this share of recent calls, plus a floor per second.
-    http_retry_ratio: float = platform_field(0.1, "SERVICE_HTTP_RETRY_RATIO", ge=0, le=1)
+    http_retry_ratio: float = platform_field(DEFAULT_RATIO, "SERVICE_HTTP_RETRY_RATIO", ge=0, le=1)
     http_retry_min_per_second: float = platform_field(
-        1.0, "SERVICE_HTTP_RETRY_MIN_PER_SECOND", ge=0
+        DEFAULT_MIN_PER_SECOND, "SERVICE_HTTP_RETRY_MIN_PER_SECOND", ge=0
     )
 
     # Shutdown: readiness turns 503 at once; the process keeps serving for the delay, then
