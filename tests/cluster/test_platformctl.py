@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from importlib import resources
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from tests.cluster.kube import (
     run,
     selectors,
 )
+from tests.support.progress import say
 from tests.support.tools import tool
 
 CRASH_VERSION = "local-crash"
@@ -124,11 +126,25 @@ def test_an_image_that_exits_at_start_fails_the_deploy_and_blue_keeps_serving(
     release, crash_image
 ) -> None:
     env = release
-    before = (selectors(env), ENV_FILE.read_text())
+    before = (selectors(env), ENV_FILE.read_text(), revision(env))
+    started = time.monotonic()
     crashed = platformctl(env, "deploy", "orders", "--version", crash_image)
+    took = time.monotonic() - started
+    say(f"  crash deploy: exit {crashed.returncode} after {took:.1f} s: {crashed.stderr.strip()}")
     assert crashed.returncode == 1
-    assert "deploy failed" in crashed.stderr
-    assert "CrashLoopBackOff" in crashed.stderr or "last exit 3" in crashed.stderr
-    assert (selectors(env), ENV_FILE.read_text()) == before
+    # It stops waiting once the new pods have crashed twice, long before helm's 60 s timeout.
+    assert "deploy failed: stopped waiting for `helmfile" in crashed.stderr
+    assert "a new pod will never become ready" in crashed.stderr
+    assert "CrashLoopBackOff, last exit 3" in crashed.stderr
+    assert took < 60
+    assert (selectors(env), ENV_FILE.read_text()) == before[:2]
+    # helm recorded the interrupted upgrade as failed; the restore is the revision after it.
+    history = json.loads(
+        run(env, "helm", "history", "platform", "-n", NAMESPACE, "-o", "json").stdout
+    )
+    assert [(r["revision"], r["status"]) for r in history[-2:]] == [
+        (before[2] + 1, "failed"),
+        (before[2] + 2, "deployed"),
+    ]
     ready = run(env, "kubectl", "-n", NAMESPACE, "rollout", "status", "deployment/orders-blue")
     assert ready.returncode == 0

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from platformctl.kubernetes.commands import CompletedCommand
+from platformctl.kubernetes.commands import CompletedCommand, GiveUp
 
 from tests.delivery.helmfile_state import ENVIRONMENTS_DIR, chart_values
 
@@ -69,18 +69,32 @@ class FakeCluster:
     crashing: set[tuple[str, str]] = field(default_factory=set)  # (service, color) crash-loop
     unreachable: set[str] = field(default_factory=set)  # Services port-forward cannot reach
     calls: list[tuple[str, ...]] = field(default_factory=list)
+    interrupted: list[tuple[str, ...]] = field(default_factory=list)  # commands give_up stopped
     revisions: list[FakeRevision] = field(default_factory=list)
     forwards: list[_Forward] = field(default_factory=list)
 
     # -- the Commands protocol ---------------------------------------------------------------
 
-    def run(self, argv: Sequence[str], *, input: str | None = None) -> CompletedCommand:
+    def run(
+        self, argv: Sequence[str], *, input: str | None = None, give_up: GiveUp | None = None
+    ) -> CompletedCommand:
         argv = tuple(argv)
         self.calls.append(argv)
         try:
             out = self._answer(argv)
         except _Failed as exc:
             return CompletedCommand(argv, 1, "", str(exc))
+        # With pods crash-looping, helm --wait would wait out its timeout: give_up, asked once,
+        # may stop it (helm then records the release as failed; the one before stays deployed).
+        reason = give_up() if give_up and self.crashing else None
+        if reason:
+            self.revisions[-1].status = "failed"
+            self.revisions[-2].status = "deployed"
+            self.interrupted.append(argv)
+            cancelled = (
+                "Release platform has been cancelled.\nError: UPGRADE FAILED: context canceled"
+            )
+            return CompletedCommand(argv, 143, "", cancelled, reason)
         if not isinstance(out, str):
             out = json.dumps(out)
         return CompletedCommand(argv, 0, out, "")
@@ -225,7 +239,9 @@ class FakeCluster:
                       "lastState": {"terminated": {"exitCode": 3, "reason": "Error"}}}  # fmt: skip
         else:
             status = {"state": {"running": {}}, "restartCount": 0, "lastState": {}}
+        image = f"ghcr.io/example-org/platform-{service}:{self._version(service, color)}"
         return {"metadata": {"name": name, "labels": {"color": color}},
+                "spec": {"containers": [{"name": service, "image": image}]},
                 "status": {"containerStatuses": [{"name": service, **status}]}}  # fmt: skip
 
     def _services(self) -> list[dict[str, Any]]:

@@ -394,6 +394,25 @@ def test_a_failed_apply_restores_the_file_and_says_what_the_pods_report(promoted
     assert [call[0] for call in promoted.calls].count("helmfile") == 2
 
 
+def test_a_deploy_whose_new_pods_crash_stops_waiting_and_restores(promoted: FakeCluster):
+    # No failing apply: helm would wait out its timeout; the crash loop ends the wait instead.
+    before = env_file(promoted).read_text()
+    promoted.crashing.add(("orders", "green"))
+    with backend_for(promoted, forward=False, credentials=UNUSED_CREDENTIALS) as backend:
+        backend.status()
+        with pytest.raises(
+            BackendError,
+            match=r"deploy failed: stopped waiting for `helmfile .* apply.*`: a new pod will "
+            r"never become ready \(the new pods: orders-green-\S+ CrashLoopBackOff, last exit 3 "
+            r"\(Error\), 4 restarts.*Restored dev\.yaml and re-applied",
+        ):
+            backend.deploy(["orders"], "4.0.0", {})
+    assert env_file(promoted).read_text() == before
+    helmfile = [call for call in promoted.calls if call[0] == "helmfile"]
+    assert len(helmfile) == 2 and promoted.interrupted == helmfile[:1]
+    assert [r.status for r in promoted.revisions[-3:]] == ["superseded", "failed", "deployed"]
+
+
 def test_unreachable_prometheus_refuses_before_switching(promoted: FakeCluster):
     operator_sets(promoted, services__orders__green__version="3.0.0")
     promoted.unreachable.add("platform-prometheus-server")

@@ -24,7 +24,12 @@ from typing import Any
 from platformctl.backend import BackendError, ColorView, ServiceView
 from platformctl.catalog import COLORS, IMAGE_TAG, SERVICES
 from platformctl.kubernetes import cluster
-from platformctl.kubernetes.commands import CommandError, Commands, CompletedCommand
+from platformctl.kubernetes.commands import (
+    CommandError,
+    Commands,
+    CompletedCommand,
+    GiveUp,
+)
 from platformctl.kubernetes.envfile import (
     EnvironmentFile,
     EnvironmentFileError,
@@ -138,9 +143,9 @@ class KubernetesBackend:
             *env.helmfile_flags,
         ]
 
-    def _run(self, argv: Sequence[str]) -> CompletedCommand:
+    def _run(self, argv: Sequence[str], give_up: GiveUp | None = None) -> CompletedCommand:
         try:
-            return self.commands.run(argv).check()
+            return self.commands.run(argv, give_up=give_up).check()
         except CommandError as exc:
             raise BackendError(str(exc)) from None
 
@@ -305,7 +310,16 @@ class KubernetesBackend:
         changes = {version_path(name, running[name].idle): version for name in services}
         self._undo_deploy = self._write(changes)
         idle = {name: running[name].idle for name in services}
-        self._apply_or_restore(self._undo_deploy, "deploy", lambda: self._pod_problems(idle))
+        self._apply_or_restore(
+            self._undo_deploy,
+            "deploy",
+            diagnose=lambda: self._pod_problems(idle),
+            give_up=lambda: (
+                "a new pod will never become ready"
+                if self._pod_problems(idle, hopeless_only=True, version=version)
+                else None
+            ),
+        )
         self._running = {
             name: ServiceRelease(release.live, {**release.versions, release.idle: version})
             if name in services
@@ -429,10 +443,15 @@ class KubernetesBackend:
             )
         return running
 
-    def _pod_problems(self, targets: Mapping[str, str]) -> str:
+    def _pod_problems(
+        self, targets: Mapping[str, str], *, hopeless_only: bool = False, version: str = ""
+    ) -> str:
         """What the pods of each service's color report while not ready; raises BackendError
-        when kubectl cannot tell (the caller reports that instead)."""
+        when kubectl cannot tell (the caller reports that instead). ``hopeless_only`` keeps the
+        pods that will never become ready (cluster.pod_failure) and ``version`` the pods that
+        run that image tag (a deploy's new pods, not the ones they replace)."""
         found = []
+        judge = cluster.pod_failure if hopeless_only else cluster.pod_problem
         for name, color in targets.items():
             selector = f"app.kubernetes.io/name={name},color={color}"
             pods = self._json(
@@ -442,7 +461,10 @@ class KubernetesBackend:
                 )
             )  # fmt: skip
             for pod in pods.get("items", []):
-                problem = cluster.pod_problem(pod)
+                images = [c.get("image", "") for c in (pod.get("spec") or {}).get("containers", [])]
+                if version and not any(image.endswith(f":{version}") for image in images):
+                    continue
+                problem = judge(pod)
                 if problem:
                     found.append(f"{pod['metadata']['name']} {problem}")
         return "; ".join(found)
@@ -470,10 +492,16 @@ class KubernetesBackend:
             raise BackendError(str(exc)) from None
 
     def _apply_or_restore(
-        self, undo: Mapping[KeyPath, str], what: str, diagnose: Callable[[], str] | None = None
+        self,
+        undo: Mapping[KeyPath, str],
+        what: str,
+        diagnose: Callable[[], str] | None = None,
+        give_up: GiveUp | None = None,
     ) -> None:
+        """`helmfile apply`; if it fails (or ``give_up`` finds a reason to stop waiting for it),
+        put the file back as ``undo`` says and apply that."""
         try:
-            self._run(self.helmfile_apply())
+            self._run(self.helmfile_apply(), give_up=_never_failing(give_up))
         except BackendError as exc:
             # Read why before restoring (the restore replaces the pods that show it), but never
             # let the reading keep the file from being restored.
@@ -494,6 +522,21 @@ class KubernetesBackend:
                 f"{what} failed: {exc}. Restored {self.file.path.name} and {after}; "
                 f"check `platformctl status -e {self.environment.name}`"
             ) from None
+
+
+def _never_failing(give_up: GiveUp | None) -> GiveUp | None:
+    """``give_up``, where an error reading the cluster means "keep waiting": helm's own timeout
+    still bounds the wait."""
+    if give_up is None:
+        return None
+
+    def asked() -> str | None:
+        try:
+            return give_up()
+        except BackendError:
+            return None
+
+    return asked
 
 
 def _both_services(targets: Mapping[str, str]) -> list[str]:

@@ -106,3 +106,30 @@ def pod_problem(pod: Mapping[str, Any]) -> str | None:
         detail.append(f"{container.get('restartCount', 0)} restarts")
         return ", ".join(detail)
     return None
+
+
+# Waiting reasons no amount of waiting gets a rollout past: the image cannot be had, or the
+# container cannot be made from it. (ErrImagePull alone is a first attempt; the backoff follows.)
+HOPELESS_WAITING = frozenset(
+    {"ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull", "CreateContainerConfigError"}
+)
+# A new pod that has crashed this often in a row will not become ready by itself.
+CRASHES_BEFORE_GIVING_UP = 2
+
+
+def pod_failure(pod: Mapping[str, Any]) -> str | None:
+    """Why a pod will never become ready without a new release (None while it still may): what
+    lets a deploy stop waiting at once instead of at helm's timeout."""
+    status = pod.get("status") or {}
+    for container in [
+        *(status.get("initContainerStatuses") or []),
+        *(status.get("containerStatuses") or []),
+    ]:
+        reason = ((container.get("state") or {}).get("waiting") or {}).get("reason")
+        # In CrashLoopBackOff after crash k, the container has been restarted k - 1 times.
+        crashes = container.get("restartCount", 0) + 1
+        if reason in HOPELESS_WAITING or (
+            reason == "CrashLoopBackOff" and crashes >= CRASHES_BEFORE_GIVING_UP
+        ):
+            return pod_problem(pod)
+    return None

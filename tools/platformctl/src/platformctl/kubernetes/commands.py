@@ -11,7 +11,7 @@ import json
 import queue
 import subprocess
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -26,8 +26,12 @@ class CompletedCommand:
     returncode: int
     stdout: str = ""
     stderr: str = ""
+    # Why the command was interrupted before it finished (see Commands.run's give_up).
+    interrupted: str = ""
 
     def check(self) -> CompletedCommand:
+        if self.interrupted:
+            raise CommandError(f"stopped waiting for `{' '.join(self.argv)}`: {self.interrupted}")
         if self.returncode != 0:
             detail = (self.stderr or self.stdout).strip().splitlines()
             last = detail[-1] if detail else "no output"
@@ -47,9 +51,17 @@ class Running(Protocol):
     def stop(self) -> None: ...
 
 
+# Asked every few seconds while a command runs: a reason to stop waiting for it, or None.
+GiveUp = Callable[[], str | None]
+
+
 class Commands(Protocol):
-    def run(self, argv: Sequence[str], *, input: str | None = None) -> CompletedCommand:
-        """Run to completion and capture the output; never raises for a non-zero exit."""
+    def run(
+        self, argv: Sequence[str], *, input: str | None = None, give_up: GiveUp | None = None
+    ) -> CompletedCommand:
+        """Run to completion and capture the output; never raises for a non-zero exit. With
+        ``give_up``, a reason it returns interrupts the command (SIGTERM: helmfile passes it
+        to helm, which records the release as failed) and is kept in ``interrupted``."""
 
     def start(self, argv: Sequence[str]) -> Running:
         """Start a command that keeps running until :meth:`Running.stop`."""
@@ -58,14 +70,38 @@ class Commands(Protocol):
 class SubprocessCommands:
     """The real thing: the binaries on PATH, with the caller's kubeconfig and context."""
 
-    def run(self, argv: Sequence[str], *, input: str | None = None) -> CompletedCommand:
+    GIVE_UP_POLL_SECONDS = 3.0
+    INTERRUPT_GRACE_SECONDS = 60.0  # helm marks the release failed, helmfile waits for it
+
+    def run(
+        self, argv: Sequence[str], *, input: str | None = None, give_up: GiveUp | None = None
+    ) -> CompletedCommand:
         try:
-            result = subprocess.run(
-                list(argv), input=input, capture_output=True, text=True, check=False
+            process = subprocess.Popen(
+                list(argv),
+                stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
             )
         except FileNotFoundError:
             raise CommandError(f"{argv[0]} is not installed (or not on PATH)") from None
-        return CompletedCommand(tuple(argv), result.returncode, result.stdout, result.stderr)
+        output: list[str] = []
+        # communicate() in a thread, so the pipes never fill while give_up is asked.
+        reader = threading.Thread(target=lambda: output.extend(process.communicate(input)))
+        reader.start()
+        reason = ""
+        while reader.is_alive():
+            reader.join(self.GIVE_UP_POLL_SECONDS if give_up else None)
+            if give_up and reader.is_alive() and (reason := give_up() or ""):
+                process.terminate()
+                reader.join(self.INTERRUPT_GRACE_SECONDS)
+                if reader.is_alive():
+                    process.kill()
+                    reader.join()
+                break
+        stdout, stderr = output
+        return CompletedCommand(tuple(argv), process.returncode, stdout, stderr, reason)
 
     def start(self, argv: Sequence[str]) -> Running:
         try:
