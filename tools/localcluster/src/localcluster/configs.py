@@ -122,6 +122,9 @@ def kubelet_config() -> dict:
         "maxPods": 110,
         "podCIDR": paths.POD_CIDR,
         "shutdownGracePeriod": "0s",
+        # A changed Secret or ConfigMap reaches the pods' volumes on the next periodic sync
+        # (1 min by default): the prometheus-operator's config Secret took up to 98 s to load.
+        "syncFrequency": "10s",
     }
 
 
