@@ -4,6 +4,7 @@ HTTP server that answers 503 to everything, as a dependency in trouble does."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 
@@ -125,3 +126,30 @@ async def test_a_failing_dependency_gets_a_few_more_calls_not_three_times_as_man
     assert 0 < retries <= calls * ratio
     assert retries_counted("retried") - retried_before == retries
     assert len([entry for entry in logs if "retry_num" in entry]) == retries
+
+
+class Slow(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        time.sleep(0.3)
+        self.send_response(503)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+async def test_a_call_out_of_time_takes_nothing_from_the_budget():
+    """stamina stops on its time budget by itself: no retry follows, so none is counted."""
+    budget = RetryBudget(ratio=0.0, min_per_second=1)  # a single retry per second, no more
+    retried = retries_counted("retried"), retries_counted("over_budget")
+    with serving(Slow) as url:
+        async with httpx.AsyncClient() as http:
+            client = ServiceClient(
+                http, dependency="flaky", base_url=url, attempts=3, budget_seconds=0.2,
+                retry_budget=budget,
+            )  # fmt: skip
+            with pytest.raises(Problem):
+                await client.request("GET", "/v1/anything")
+    assert (retries_counted("retried"), retries_counted("over_budget")) == retried
+    assert budget.try_acquire()  # still there for a call that has time left

@@ -119,20 +119,22 @@ class ServiceClient:
         url = self.base_url + path
         attempts = self.attempts if safe else 1
         number = 0  # the attempt under way
+        started = time.perf_counter()
 
         def retryable(exc: Exception) -> bool:
             if not isinstance(exc, httpx.TransportError | RetryableStatus):
                 return False
-            if number >= attempts:
-                return True  # the last attempt: stamina gives up by itself, nothing to take
+            out_of_time = time.perf_counter() - started >= self.budget_seconds
+            if number >= attempts or out_of_time:
+                # stamina stops by itself (attempts or time used up): no retry follows, so
+                # nothing is taken from the budget or counted.
+                return True
             if self.retry_budget.try_acquire():
                 OUTBOUND_RETRIES.labels(self.dependency, "retried").inc()
                 return True
-            # Also counted when stamina would have stopped anyway on its time budget.
             OUTBOUND_RETRIES.labels(self.dependency, "over_budget").inc()
             return False
 
-        started = time.perf_counter()
         outcome = "error"
         self.retry_budget.record_call()
         try:
