@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.cpu_per_order                       # 40 orders/s, 30 s, 2 rounds
     .venv/bin/python -m bench.cpu_per_order --seconds 10 --rounds 1
+    .venv/bin/python -m bench --only cpu_per_order                # the same, as part of make bench
 
 Each variant starts the four services (``bench.stack``, one uvicorn process each) with its own
 settings, measures each process's idle CPU, then offers ``bench/k6/orders-rate.js`` (one login,
@@ -25,9 +26,11 @@ from typing import Any
 from bench.cpu import cpu_seconds
 from bench.cpu_per_request import ORDER_ROUTE, ORDERS_SCRIPT, k6_env
 from bench.k6run import run_k6
-from bench.stack import REPO_ROOT, SERVICES, running_stack
+from bench.plan import Plan
+from bench.stack import REPO_ROOT, SERVICES, Stack, running_stack
 
-RESULTS = REPO_ROOT / "docs" / "data" / "cpu-per-order.json"
+DATA_FILE = Path("data") / "cpu-per-order.json"  # under the docs folder
+RESULTS = REPO_ROOT / "docs" / DATA_FILE
 # The baseline first: what every request cost before the verified-token cache.
 VARIANTS: dict[str, dict[str, str]] = {
     "every token verified": {"SERVICE_JWT_CACHE_ENTRIES": "0"},
@@ -99,6 +102,14 @@ def _medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
         },
         "failed": sum(r["failed"] for r in runs),
     }
+
+
+def run(plan: Plan, _stack: Stack, workdir: Path) -> dict[str, Any]:
+    """`make bench`'s entry, at the plan's load; each variant starts services of its own (with
+    its own settings). `python -m bench` writes the result to the docs' data file."""
+    return measure(
+        plan.cpu_per_order_rate, plan.cpu_per_order_seconds, plan.cpu_per_order_rounds, workdir
+    )
 
 
 def main() -> None:

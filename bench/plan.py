@@ -22,6 +22,9 @@ class Plan:
     drain_seconds: int
     switch_rate: int
     switch_seconds: int
+    cpu_per_order_rate: int
+    cpu_per_order_seconds: int
+    cpu_per_order_rounds: int
 
 
 FULL = Plan(
@@ -36,6 +39,9 @@ FULL = Plan(
     drain_seconds=12,
     switch_rate=30,
     switch_seconds=30,
+    cpu_per_order_rate=40,
+    cpu_per_order_seconds=30,
+    cpu_per_order_rounds=2,
 )
 
 QUICK = Plan(
@@ -50,4 +56,7 @@ QUICK = Plan(
     drain_seconds=8,
     switch_rate=10,
     switch_seconds=20,
+    cpu_per_order_rate=20,
+    cpu_per_order_seconds=5,
+    cpu_per_order_rounds=1,
 )

@@ -11,7 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from bench.cpu_per_order import RESULTS as CPU_PER_ORDER
+from bench.cpu_per_order import DATA_FILE
 
 OVERHEAD_GOAL = 0.85
 IMAGES = "images"
@@ -32,7 +32,7 @@ def write(results: dict[str, Any], docs: Path) -> Path:
             sections.append(render(results[name], images))
         else:
             sections.append(f"## {name}\n\nNot measured in the last run.\n")
-    sections.append(cpu_per_order_section())
+    sections.append(cpu_per_order_section(docs / DATA_FILE))
     sections.append(_profiles())
     sections.append(_limits())
     page = docs / "performance.md"
@@ -397,8 +397,8 @@ def _colors(section: dict[str, Any]) -> str:
     return "; ".join(steps)
 
 
-def cpu_per_order_section(data: Path = CPU_PER_ORDER) -> str:
-    """From `python -m bench.cpu_per_order`, which writes its own data file."""
+def cpu_per_order_section(data: Path) -> str:
+    """From the data file `python -m bench.cpu_per_order` (or `make bench`) writes."""
     if not data.exists():
         return "## 6. CPU per order\n\nNot measured: `.venv/bin/python -m bench.cpu_per_order`.\n"
     result = json.loads(data.read_text())
@@ -433,7 +433,8 @@ its `kid` still maps to the very key object that verified it; a retired, removed
 key, or expiry, sends it back through full verification, and refused tokens are never kept
 (`apps/servicekit/tests/test_verified_token_cache.py`, and the JWT attack suites unchanged).
 
-Reproduce: `.venv/bin/python -m bench.cpu_per_order` (writes `docs/data/cpu-per-order.json`).
+Reproduce: `make bench`, or this section alone: `.venv/bin/python -m bench.cpu_per_order`
+(both write `docs/data/cpu-per-order.json`).
 """
 
 
