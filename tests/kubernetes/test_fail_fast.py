@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from platformctl.kubernetes.cluster import pod_failure
+from platformctl.kubernetes.cluster import pod_failure, runs_version
 from platformctl.kubernetes.commands import CommandError, SubprocessCommands
 
 
@@ -32,6 +32,19 @@ def pod(waiting: str | None, restarts: int = 0) -> dict:
 )
 def test_which_pods_will_never_become_ready(waiting: str | None, restarts: int, hopeless: bool):
     assert bool(pod_failure(pod(waiting, restarts))) is hopeless
+
+
+@pytest.mark.parametrize(
+    ("image", "runs"),
+    [
+        ("ghcr.io/example-org/platform-orders:1.2.0", True),
+        ("ghcr.io/example-org/platform-orders:1.2.0@sha256:" + "0" * 64, True),  # pinned
+        ("ghcr.io/example-org/platform-orders:1.2.0-rc1", False),
+        ("ghcr.io/example-org/platform-orders:11.2.0", False),
+    ],
+)
+def test_a_deploy_judges_only_the_pods_of_its_version(image: str, runs: bool):
+    assert runs_version({"spec": {"containers": [{"image": image}]}}, "1.2.0") is runs
 
 
 def test_a_command_is_interrupted_once_give_up_has_a_reason():

@@ -461,8 +461,7 @@ class KubernetesBackend:
                 )
             )  # fmt: skip
             for pod in pods.get("items", []):
-                images = [c.get("image", "") for c in (pod.get("spec") or {}).get("containers", [])]
-                if version and not any(image.endswith(f":{version}") for image in images):
+                if version and not cluster.runs_version(pod, version):
                     continue
                 problem = judge(pod)
                 if problem:

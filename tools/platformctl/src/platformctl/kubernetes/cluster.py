@@ -108,6 +108,14 @@ def pod_problem(pod: Mapping[str, Any]) -> str | None:
     return None
 
 
+def runs_version(pod: Mapping[str, Any], version: str) -> bool:
+    """Whether one of the pod's containers runs the image tag ``version``."""
+    containers = (pod.get("spec") or {}).get("containers") or []
+    # repository:tag, with @digest after it where the values pin one
+    tags = [str(c.get("image", "")).split("@", 1)[0] for c in containers]
+    return any(tag.endswith(f":{version}") for tag in tags)
+
+
 # Waiting reasons no amount of waiting gets a rollout past: the image cannot be had, or the
 # container cannot be made from it. (ErrImagePull alone is a first attempt; the backoff follows.)
 HOPELESS_WAITING = frozenset(
