@@ -13,6 +13,7 @@ from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel, Field
 
 from servicekit import health
+from servicekit.admission import AdmissionMiddleware
 from servicekit.client import create_http_client
 from servicekit.faults import FaultInjectionMiddleware
 from servicekit.lifecycle import install_shutdown_hook
@@ -139,6 +140,9 @@ def create_service_app(
     if settings.request_faults_enabled:
         app.add_middleware(FaultInjectionMiddleware, settings=settings)
     app.add_middleware(RequestLimitsMiddleware, max_body_bytes=settings.max_body_bytes)
+    # Outside the limits (a refused request costs nothing more), inside the metrics (counted).
+    if settings.max_in_flight:
+        app.add_middleware(AdmissionMiddleware, max_in_flight=settings.max_in_flight)
     if pieces.metrics:
         instrument(app, settings)
     if pieces.request_id:

@@ -48,6 +48,10 @@ OUTBOUND_RETRIES = Counter(
     "Retries of calls to other services, and retries the retry budget refused.",
     ["dependency", "decision"],
 )
+SHED_REQUESTS = Counter(
+    "servicekit_shed_requests",
+    "Requests refused with 503 because the process had max_in_flight requests in progress.",
+)
 OUTBOUND_DURATION = Histogram(
     "servicekit_outbound_request_duration_seconds",
     "Duration of calls to other services, retries included.",

@@ -101,6 +101,8 @@ class ServiceSettings(BaseSettings):
 
     # Request limits.
     max_body_bytes: int = platform_field(64 * 1024, "SERVICE_MAX_BODY_BYTES", gt=0)
+    # Requests in progress per process beyond which more get 503 at once (0: no limit).
+    max_in_flight: int = platform_field(64, "SERVICE_MAX_IN_FLIGHT", ge=0, le=100_000)
 
     # Fault injection, to rehearse a bad release. Off by default.
     fault_error_rate: float = platform_field(0.0, "SERVICE_FAULT_ERROR_RATE", ge=0, le=1)
