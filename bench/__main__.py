@@ -19,7 +19,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import cpu_per_order, drain, machine, orders_curve, overhead, report, startup, switch
+from bench import (
+    cpu_per_order,
+    drain,
+    machine,
+    orders_curve,
+    overhead,
+    overload,
+    report,
+    startup,
+    switch,
+)
 from bench.plan import FULL, QUICK, Plan
 from bench.stack import REPO_ROOT, Stack
 
@@ -31,6 +41,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "drain": drain.run,
     "switch": switch.run,
     "cpu_per_order": cpu_per_order.run,
+    "overload": overload.run,
 }
 
 

@@ -25,6 +25,8 @@ class Plan:
     cpu_per_order_rate: int
     cpu_per_order_seconds: int
     cpu_per_order_rounds: int
+    overload_rate: int
+    overload_seconds: int
 
 
 FULL = Plan(
@@ -42,6 +44,8 @@ FULL = Plan(
     cpu_per_order_rate=40,
     cpu_per_order_seconds=30,
     cpu_per_order_rounds=2,
+    overload_rate=300,  # three times the highest clean rate (section 2)
+    overload_seconds=30,
 )
 
 QUICK = Plan(
@@ -59,4 +63,6 @@ QUICK = Plan(
     cpu_per_order_rate=20,
     cpu_per_order_seconds=5,
     cpu_per_order_rounds=1,
+    overload_rate=150,
+    overload_seconds=8,
 )

@@ -1,0 +1,85 @@
+"""Past the knee: orders offered at several times the highest clean rate, with and without
+admission control (``SERVICE_MAX_IN_FLIGHT``, servicekit/admission.py).
+
+    .venv/bin/python -m bench --only overload
+
+Each variant starts the four services with its own settings and offers ``POST /v1/orders`` at
+``plan.overload_rate`` (open loop, so a slow server cannot slow the offered load down). It reports
+the goodput (orders placed per second), the p99 of placed orders, how many were refused with 503
+and how fast, and everything else that failed (timeouts, resets, dropped iterations).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from bench.k6run import K6Result, run_k6
+from bench.orders_curve import ROUTE, SCRIPT
+from bench.plan import Plan
+from bench.stack import Stack, running_stack
+
+# The baseline first. The default limit is set for traffic that waits on a slow dependency too;
+# the tighter one is what this machine's orders needs to hold its p99 past the knee.
+VARIANTS: dict[str, dict[str, str]] = {
+    "no admission limit": {"SERVICE_MAX_IN_FLIGHT": "0"},
+    "default limit (64)": {},
+    "limit 8": {"SERVICE_MAX_IN_FLIGHT": "8"},
+}
+
+
+def run(plan: Plan, _stack: Stack, workdir: Path) -> dict[str, Any]:
+    """`make bench`'s entry: every variant at the plan's rate and duration."""
+    return measure(plan.overload_rate, plan.overload_seconds, VARIANTS, workdir)
+
+
+def measure(
+    rate: int, seconds: int, variants: Mapping[str, Mapping[str, str]], workdir: Path
+) -> dict[str, Any]:
+    measured = []
+    for name, settings in variants.items():
+        print(f"  {name}: {rate} orders/s for {seconds} s", flush=True)
+        folder = workdir / "".join(c if c.isalnum() else "-" for c in name)
+        folder.mkdir(parents=True, exist_ok=True)
+        with running_stack(folder / "stack", env=dict(settings)) as stack:
+            result = run_k6(
+                SCRIPT,
+                {
+                    "RATE": rate,
+                    "DURATION": f"{seconds}s",
+                    "MAX_VUS": 1000,
+                    "AUTH_URL": stack.url("auth"),
+                    "ORDERS_URL": stack.url("orders"),
+                    "PASSWORD": stack.credentials.password,
+                },
+                folder / "k6.json",
+                timeout=seconds + 180,
+            )
+        row = {"name": name, "settings": dict(settings), **figures(result, rate, seconds)}
+        measured.append(row)
+        print(f"    {row}", flush=True)
+    return {"rate": rate, "seconds": seconds, "variants": measured}
+
+
+def figures(result: K6Result, rate: int, seconds: int) -> dict[str, Any]:
+    def stat(metric: str, name: str) -> float:
+        values = result.summary["metrics"].get(metric, {}).get("values", {})
+        return float(values.get(name, 0.0))
+
+    placed = f"http_req_duration{{name:{ROUTE},status:201}}"
+    refused = f"http_req_duration{{name:{ROUTE},status:503}}"
+    answered = stat(f"http_req_duration{{name:{ROUTE}}}", "count")
+    offered = rate * seconds
+    placed_count, refused_count = stat(placed, "count"), stat(refused, "count")
+    return {
+        "offered": offered,
+        "placed": int(placed_count),
+        "goodput_per_second": round(placed_count / seconds, 1),
+        "placed_p99_ms": round(stat(placed, "p(99)"), 1),
+        "refused_503": int(refused_count),
+        "refused_p99_ms": round(stat(refused, "p(99)"), 1),
+        # Timeouts, resets, other statuses, and iterations k6 could not even start.
+        "other_failures": int(answered - placed_count - refused_count),
+        "dropped_iterations": int(stat("dropped_iterations", "count")),
+    }
