@@ -74,7 +74,7 @@ load: $(SYNCED) ## run a k6 scenario against the local platform (SCENARIO=smoke,
 		$(if $(wildcard $(DEV_PASSWORD_FILE)),-e PASSWORD_FILE=$(DEV_PASSWORD_FILE)) \
 		$(if $(BASE_URL),-e BASE_URL=$(BASE_URL)) $(K6_ARGS) k6/scenarios/$(SCENARIO).js
 
-bench: $(SYNCED) ## run the benchmarks; writes docs/performance.md and its plots (< 12 min)
+bench: $(SYNCED) ## run the benchmarks; writes docs/performance.md and its plots (about 13 min)
 	$(BIN)/python -m bench
 
 # The bounded version runs inside `make test`; this one runs every item at full length

@@ -1,6 +1,6 @@
 """`make bench`: run the benchmarks and write docs/performance.md with its plots.
 
-    .venv/bin/python -m bench                     # everything, about 11 minutes on 2 cores
+    .venv/bin/python -m bench                     # everything, about 13 minutes on 2 cores
     .venv/bin/python -m bench --quick             # a short pass to try the machinery
     .venv/bin/python -m bench --only drain,switch # rerun some; the others keep their results
     .venv/bin/python -m bench --report-only       # re-render the page from the last results
