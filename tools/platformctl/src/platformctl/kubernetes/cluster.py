@@ -89,11 +89,7 @@ def pod_problem(pod: Mapping[str, Any]) -> str | None:
     for condition in status.get("conditions") or []:
         if condition.get("type") == "PodScheduled" and condition.get("status") == "False":
             return f"not scheduled: {condition.get('reason')}: {condition.get('message', '')}"
-    containers = [
-        *(status.get("initContainerStatuses") or []),
-        *(status.get("containerStatuses") or []),
-    ]
-    for container in containers:
+    for container in _container_statuses(status):
         if container.get("ready"):
             continue
         waiting = (container.get("state") or {}).get("waiting") or {}
@@ -128,11 +124,7 @@ CRASHES_BEFORE_GIVING_UP = 2
 def pod_failure(pod: Mapping[str, Any]) -> str | None:
     """Why a pod will never become ready without a new release (None while it still may): what
     lets a deploy stop waiting at once instead of at helm's timeout."""
-    status = pod.get("status") or {}
-    for container in [
-        *(status.get("initContainerStatuses") or []),
-        *(status.get("containerStatuses") or []),
-    ]:
+    for container in _container_statuses(pod.get("status") or {}):
         reason = ((container.get("state") or {}).get("waiting") or {}).get("reason")
         # In CrashLoopBackOff after crash k, the container has been restarted k - 1 times.
         crashes = container.get("restartCount", 0) + 1
@@ -141,3 +133,8 @@ def pod_failure(pod: Mapping[str, Any]) -> str | None:
         ):
             return pod_problem(pod)
     return None
+
+
+def _container_statuses(status: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """Init containers first: a pod stuck there never starts the others."""
+    return [*(status.get("initContainerStatuses") or []), *(status.get("containerStatuses") or [])]

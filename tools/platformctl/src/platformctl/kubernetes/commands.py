@@ -76,6 +76,8 @@ class SubprocessCommands:
     def run(
         self, argv: Sequence[str], *, input: str | None = None, give_up: GiveUp | None = None
     ) -> CompletedCommand:
+        if give_up is None:
+            return self._run_to_completion(argv, input)
         try:
             process = subprocess.Popen(
                 list(argv),
@@ -92,8 +94,8 @@ class SubprocessCommands:
         reader.start()
         reason = ""
         while reader.is_alive():
-            reader.join(self.GIVE_UP_POLL_SECONDS if give_up else None)
-            if give_up and reader.is_alive() and (reason := give_up() or ""):
+            reader.join(self.GIVE_UP_POLL_SECONDS)
+            if reader.is_alive() and (reason := give_up() or ""):
                 process.terminate()
                 reader.join(self.INTERRUPT_GRACE_SECONDS)
                 if reader.is_alive():
@@ -102,6 +104,16 @@ class SubprocessCommands:
                 break
         stdout, stderr = output
         return CompletedCommand(tuple(argv), process.returncode, stdout, stderr, reason)
+
+    @staticmethod
+    def _run_to_completion(argv: Sequence[str], input: str | None) -> CompletedCommand:
+        try:
+            result = subprocess.run(
+                list(argv), input=input, capture_output=True, text=True, check=False
+            )
+        except FileNotFoundError:
+            raise CommandError(f"{argv[0]} is not installed (or not on PATH)") from None
+        return CompletedCommand(tuple(argv), result.returncode, result.stdout, result.stderr)
 
     def start(self, argv: Sequence[str]) -> Running:
         try:
