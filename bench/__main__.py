@@ -91,9 +91,7 @@ def main() -> None:
                 print(f"bench: {name} done in {result['conditions']['seconds']} s", flush=True)
         if "cpu_per_order" in names:
             # Its section reads the data file the standalone command writes too.
-            data = args.docs / cpu_per_order.DATA_FILE
-            data.parent.mkdir(parents=True, exist_ok=True)
-            data.write_text(json.dumps(results["cpu_per_order"], indent=1) + "\n")
+            cpu_per_order.save(results["cpu_per_order"], args.docs / cpu_per_order.DATA_FILE)
         if set(names) == set(BENCHMARKS):
             results["wall_seconds"] = round(time.perf_counter() - started, 1)
         results_file.write_text(json.dumps(results, indent=2))

@@ -112,6 +112,12 @@ def run(plan: Plan, _stack: Stack, workdir: Path) -> dict[str, Any]:
     )
 
 
+def save(result: dict[str, Any], path: Path = RESULTS) -> None:
+    """The data file docs/performance.md's section reads."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=1) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=int, default=40, help="orders per second")
@@ -122,7 +128,7 @@ def main() -> None:
         parser.error("--rate, --seconds and --rounds must be at least 1")
     with tempfile.TemporaryDirectory(prefix="cpu-per-order-") as workdir:
         result = measure(args.rate, args.seconds, args.rounds, Path(workdir))
-    RESULTS.write_text(json.dumps(result, indent=1) + "\n")
+    save(result)
     for name, figures in result["medians"].items():
         print(f"{name}: {json.dumps(figures)}")
     print(f"wrote {RESULTS.relative_to(REPO_ROOT)}")

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from bench.cpu_per_request import k6_env
 from bench.k6run import K6Result, run_k6
 from bench.orders_curve import ROUTE, SCRIPT
 from bench.plan import Plan
@@ -45,14 +46,7 @@ def measure(
         with running_stack(folder / "stack", env=dict(settings)) as stack:
             result = run_k6(
                 SCRIPT,
-                {
-                    "RATE": rate,
-                    "DURATION": f"{seconds}s",
-                    "MAX_VUS": 1000,
-                    "AUTH_URL": stack.url("auth"),
-                    "ORDERS_URL": stack.url("orders"),
-                    "PASSWORD": stack.credentials.password,
-                },
+                k6_env(stack) | {"RATE": rate, "DURATION": f"{seconds}s", "MAX_VUS": 1000},
                 folder / "k6.json",
                 timeout=seconds + 180,
             )
