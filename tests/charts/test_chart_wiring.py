@@ -31,6 +31,7 @@ from tests.support.helm_render import (
     service_selector_problems,
     target_port_problems,
 )
+from tests.support.platform_variants import Variant, render_variant
 
 SETTINGS_CLASSES = {
     "auth": "auth_service.core.config:AuthSettings",
@@ -232,6 +233,21 @@ def test_services_get_a_writable_tmp_and_spread_across_nodes(renders) -> None:
         assert (
             spread["labelSelector"]["matchLabels"] == deployment["spec"]["selector"]["matchLabels"]
         )
+
+
+def test_spreading_over_zones_can_be_turned_off_where_nodes_have_no_zone_label(renders) -> None:
+    # The scheduler scores a soft spread only on nodes carrying every key the pod spreads by:
+    # with a zone constraint on zone-less nodes, both replacements of an evicted pair landed
+    # on one node of the local two-node cluster (docs/local-cluster.md).
+    spread_keys = {
+        tuple(c["topologyKey"] for c in pod_spec(d)["topologySpreadConstraints"])
+        for d in of_kind(renders["blue"], "Deployment")
+    }
+    assert spread_keys == {("kubernetes.io/hostname", "topology.kubernetes.io/zone")}
+    zones_off = {s: {"topologySpread": {"zones": False}} for s in SERVICES}
+    for deployment in of_kind(render_variant(Variant("no-zones", zones_off)), "Deployment"):
+        keys = [c["topologyKey"] for c in pod_spec(deployment)["topologySpreadConstraints"]]
+        assert keys == ["kubernetes.io/hostname"], deployment["metadata"]["name"]
 
 
 @pytest.mark.parametrize("variant", ALL_VARIANTS)

@@ -1,15 +1,15 @@
 """Disruptions run inside the runbook's k6 window (tests/cluster/test_runbook.py), after the
 runbook's own steps, so the same in-cluster load and its verdict (0 failed requests) cover them:
 
+- a second node joins (`localcluster add-node`);
 - evictions through the API (what `kubectl drain` sends) respect the PodDisruptionBudgets: with
   `maxUnavailable: 1`, the second pod of a color is refused until the first one's replacement
-  is ready;
-- the node's kubelet, then its containerd, are restarted in place (`localcluster restart`): the
-  pods' containers keep running (no restart counted) and serving, and the node reports again.
-
-One node is enough for these: a PDB is enforced by the API server (the eviction subresource
-reads the disruption controller's `disruptionsAllowed`), wherever the replacement lands. What
-one node cannot show is a replacement on another node, or topology spread.
+  is ready. The replacements spread over the two nodes (the chart's topology spread);
+- `kubectl drain` of the second node sends its pods back to the first, and the node leaves
+  (`localcluster remove-node`);
+- the first node's kubelet, then its containerd, are restarted in place (`localcluster
+  restart`): the pods' containers keep running (no restart counted) and serving, and the node
+  reports again.
 """
 
 from __future__ import annotations
@@ -17,12 +17,14 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from pathlib import Path
 
 from tests.cluster.kube import NAMESPACE, run
 from tests.support.progress import say
 from tests.support.tools import tool
 
 EVICTED = ("orders", "blue")  # the live color after the runbook's rollback
+SECOND_NODE = "platform-node-2"
 
 
 def kubectl_json(env: dict[str, str], *args: str) -> dict:
@@ -64,9 +66,15 @@ def _serving(pod: dict) -> bool:
     return ready and "deletionTimestamp" not in pod["metadata"]
 
 
+def evicted_color_pods(env: dict[str, str]) -> list[dict]:
+    service, color = EVICTED
+    selector = f"app.kubernetes.io/name={service},color={color}"
+    return kubectl_json(env, "get", "pods", "-l", selector)["items"]
+
+
 def evictions_respect_the_budget(env: dict[str, str]) -> dict[str, float]:
     service, color = EVICTED
-    pods = kubectl_json(env, "get", "pods", "-l", f"app.kubernetes.io/name={service},color={color}")
+    pods = {"items": evicted_color_pods(env)}
     # Serving pods only: evicting one that is already terminating (the runbook's deleted pod
     # may still be draining) is allowed without touching the budget.
     serving = [p["metadata"]["name"] for p in pods["items"] if _serving(p)]
@@ -109,9 +117,54 @@ def node_daemons_restart_and_pods_keep_running(env: dict[str, str]) -> dict[str,
     return figures
 
 
-def run_disruptions(env: dict[str, str]) -> dict[str, float]:
-    figures = evictions_respect_the_budget(env)
-    say(f"  disruptions: evictions {figures}")
+def second_node_joins(env: dict[str, str]) -> dict[str, float]:
+    added = run(env, tool("localcluster"), "add-node", timeout=300)
+    assert added.returncode == 0, added.stdout + added.stderr
+    return {"second_node_join_seconds": float(added.stdout.rsplit(" in ", 1)[1].split(" s")[0])}
+
+
+def serving_nodes(env: dict[str, str]) -> list[str]:
+    """The nodes of the evicted color's serving pods, sorted."""
+    return sorted(p["spec"]["nodeName"] for p in evicted_color_pods(env) if _serving(p))
+
+
+def drain_moves_the_pods_back(env: dict[str, str]) -> dict[str, float]:
+    """`kubectl drain` as an operator runs it: cordon, evict through the API (retrying while a
+    budget refuses), wait until the evicted pods are gone; the replacements land on the first
+    node, the only one schedulable."""
+    started = time.monotonic()
+    drained = run(env, "kubectl", "drain", SECOND_NODE, "--ignore-daemonsets",
+                  "--delete-emptydir-data", "--timeout=120s", timeout=150)  # fmt: skip
+    assert drained.returncode == 0, drained.stdout + drained.stderr
+    figures = {"drain_seconds": round(time.monotonic() - started, 1)}
+    wait_available(env, "-".join(EVICTED))
+    figures["drained_and_replaced_seconds"] = round(time.monotonic() - started, 1)
+    assert serving_nodes(env) == ["platform-node", "platform-node"]
+    left = run(env, "kubectl", "get", "pods", "-A", "--field-selector",
+               f"spec.nodeName={SECOND_NODE}", "-o", "name")  # fmt: skip
+    assert left.stdout.strip() == "", f"pods left on the drained node: {left.stdout}"
+    removed = run(env, tool("localcluster"), "remove-node", timeout=300)
+    assert removed.returncode == 0, removed.stdout + removed.stderr
+    gone = run(env, "kubectl", "get", "node", SECOND_NODE)
+    assert gone.returncode != 0 and "NotFound" in gone.stderr, gone.stdout + gone.stderr
+    # Its namespace (and with it its veth, routes and iptables) went with it.
+    assert not Path(f"/run/netns/{SECOND_NODE}").exists()
+    return figures
+
+
+def run_disruptions(env: dict[str, str]) -> dict[str, object]:
+    figures: dict[str, object] = {}
+    try:
+        figures |= second_node_joins(env)
+        figures |= evictions_respect_the_budget(env)
+        # The chart's topology spread (maxSkew 1 by hostname): one replacement on each node.
+        figures["spread_after_evictions"] = serving_nodes(env)
+        assert figures["spread_after_evictions"] == ["platform-node", SECOND_NODE]
+        say(f"  disruptions: second node, evictions {figures}")
+        figures |= drain_moves_the_pods_back(env)
+    finally:
+        # Whatever failed above, the rest of the suite runs on the first node alone.
+        run(env, tool("localcluster"), "remove-node", timeout=300)
     figures |= node_daemons_restart_and_pods_keep_running(env)
     say(f"  disruptions: {figures}")
     return figures

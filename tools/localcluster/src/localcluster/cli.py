@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from localcluster import access, cluster, offline_chart, paths
+from localcluster import access, cluster, offline_chart, paths, second_node
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 console = Console(highlight=False, soft_wrap=True)
@@ -80,6 +80,27 @@ def restart(
     except cluster.ClusterError as error:
         _fail(str(error))
     console.print(f"{component} restarted; the node reported again after {took:.1f} s")
+
+
+@app.command("add-node")
+def add_node() -> None:
+    """Join a second node (platform-node-2) to the running cluster: its own namespace,
+    containerd with the first node's images, kubelet, kube-proxy and kube-router. Idempotent."""
+    try:
+        took = second_node.add(console.print)
+    except cluster.ClusterError as error:
+        _fail(str(error))
+    if took:
+        console.print(f"node {paths.SECOND_NODE.name} joined and schedulable in {took:.0f} s")
+
+
+@app.command("remove-node")
+def remove_node() -> None:
+    """Drain the second node (PodDisruptionBudgets respected), delete it and stop all it runs."""
+    try:
+        second_node.remove(console.print)
+    except cluster.ClusterError as error:
+        _fail(str(error))
 
 
 @app.command("monitoring-operator")

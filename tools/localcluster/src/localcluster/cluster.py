@@ -33,6 +33,7 @@ from localcluster import (
     monitoring_operator,
     network,
     network_policy,
+    nodes,
     paths,
     pki,
     processes,
@@ -84,7 +85,7 @@ def build_tools(say: Say) -> Tools:
 
 
 @contextlib.contextmanager
-def _lock() -> Iterator[None]:
+def lock() -> Iterator[None]:
     paths.STATE_DIR.mkdir(parents=True, exist_ok=True)
     with (paths.STATE_DIR / ".lock").open("w") as handle:
         try:
@@ -131,16 +132,25 @@ def healthy() -> str | None:
         )
     if not network.exists():
         return "the node's network namespace is gone"
-    ready = kubectl(
-        "get", "node", paths.NODE_NAME, "-o",
-        "jsonpath={.status.conditions[?(@.type=='Ready')].status}", check=False, timeout=10,
-    )  # fmt: skip
-    if ready.returncode != 0 or ready.stdout.strip() != "True":
-        return f"node not Ready ({(ready.stderr or ready.stdout).strip()[:120]})"
+    if problem := node_not_ready(paths.NODE_NAME):
+        return f"node not Ready ({problem})"
     return None
 
 
-def _wait(what: str, check: Callable[[], bool], timeout: float, name: str | None, say: Say) -> None:
+def node_not_ready(name: str) -> str | None:
+    """Why the node is not Ready (its condition, or kubectl's error), or None when it is."""
+    ready = kubectl(
+        "get", "node", name, "-o",
+        "jsonpath={.status.conditions[?(@.type=='Ready')].status}", check=False, timeout=10,
+    )  # fmt: skip
+    if ready.returncode != 0 or ready.stdout.strip() != "True":
+        return (ready.stderr or ready.stdout).strip()[:120] or "no Ready condition yet"
+    return None
+
+
+def wait_until(
+    what: str, check: Callable[[], bool], timeout: float, name: str | None, say: Say
+) -> None:
     started = time.monotonic()
     while time.monotonic() - started < timeout:
         if check():
@@ -182,7 +192,7 @@ def up(say: Say) -> float:
         raise ClusterError(
             "the local cluster needs root (network namespaces, containerd, the kubelet)"
         )
-    with _lock():
+    with lock():
         tools = build_tools(say)
         _write_bin_dir(tools)
         reason = healthy()
@@ -230,7 +240,7 @@ def _start(tools: Tools, say: Say) -> None:
         return kubectl("get", "--raw", "/readyz", check=False, timeout=5).returncode == 0
 
     launch("containerd", ["containerd", "--config", str(cfg / "containerd.toml")])
-    _wait("containerd", paths.CONTAINERD_SOCKET.exists, 30, "containerd", say)
+    wait_until("containerd", paths.FIRST_NODE.containerd_socket.exists, 30, "containerd", say)
     launch("etcd", [
         str(tools.etcd), "--name", "node", "--data-dir", str(paths.DATA_DIR / "etcd"),
         "--listen-client-urls", "http://127.0.0.1:2379", "--advertise-client-urls", "http://127.0.0.1:2379",
@@ -264,7 +274,7 @@ def _start(tools: Tools, say: Say) -> None:
         "--enable-aggregator-routing=true",
         "--allow-privileged=true", "--profiling=false", "--v", "1",
     ])  # fmt: skip
-    _wait("kube-apiserver ready", api_ready, 90, "kube-apiserver", say)
+    wait_until("kube-apiserver ready", api_ready, 90, "kube-apiserver", say)
     launch("kube-controller-manager", [
         tools.kube("kube-controller-manager"), "--kubeconfig", str(cfg / "controller-manager.kubeconfig"),
         "--authentication-kubeconfig", str(cfg / "controller-manager.kubeconfig"),
@@ -281,35 +291,17 @@ def _start(tools: Tools, say: Say) -> None:
         "--authorization-kubeconfig", str(cfg / "scheduler.kubeconfig"),
         "--bind-address", "127.0.0.1", "--leader-elect=false", "--v", "1",
     ])  # fmt: skip
-    launch("kubelet", [
-        tools.kube("kubelet"), "--config", str(cfg / "kubelet.yaml"),
-        "--kubeconfig", str(cfg / "kubelet.kubeconfig"), "--root-dir", str(paths.DATA_DIR / "kubelet"),
-        "--hostname-override", paths.NODE_NAME, "--node-ip", paths.NODE_IP, "--v", "1",
-    ])  # fmt: skip
-    launch(
-        "kube-proxy",
-        [
-            tools.kube("kube-proxy"),
-            "--config",
-            str(cfg / "kube-proxy.yaml"),
-            "--hostname-override",
-            paths.NODE_NAME,
-        ],
-    )
-
-    def node_ready() -> bool:
-        result = kubectl(
-            "get", "node", paths.NODE_NAME, "-o",
-            "jsonpath={.status.conditions[?(@.type=='Ready')].status}", check=False, timeout=5,
-        )  # fmt: skip
-        return result.stdout.strip() == "True"
-
-    _wait(f"node {paths.NODE_NAME} Ready", node_ready, 120, "kubelet", say)
+    launch("kubelet", nodes.kubelet_command(tools.kube("kubelet"), paths.FIRST_NODE))
+    launch("kube-proxy", nodes.kube_proxy_command(tools.kube("kube-proxy"), paths.FIRST_NODE))
+    wait_until(f"node {paths.NODE_NAME} Ready",
+               lambda: node_not_ready(paths.NODE_NAME) is None, 120, "kubelet", say)  # fmt: skip
     # Before the first pod. Each new pod is policed a moment after it starts (kube-router acts
     # on the pod's update event): docs/local-cluster.md, "NetworkPolicies, enforced".
     _apply("the NetworkPolicy enforcer's RBAC", network_policy.manifest())
     launch("kube-router", network_policy.command(tools.kube_router))
-    _wait("NetworkPolicy enforcement (kube-router)", network_policy.ready, 60, "kube-router", say)
+    wait_until(
+        "NetworkPolicy enforcement (kube-router)", network_policy.ready, 60, "kube-router", say
+    )
 
     say("images: pause and CoreDNS built here, the platform's from `make images`")
     engine = detect()
@@ -347,8 +339,10 @@ def _start(tools: Tools, say: Say) -> None:
     )
     monitoring.write_config()
     launch("prometheus", monitoring.command(tools.prometheus), in_node=False)
-    _wait(f"Prometheus at {monitoring.URL}", monitoring.ready, 60, "prometheus", say)
-    _wait("kube-state-metrics", cluster_metrics.state_metrics_ready, 60, "kube-state-metrics", say)
+    wait_until(f"Prometheus at {monitoring.URL}", monitoring.ready, 60, "prometheus", say)
+    wait_until(
+        "kube-state-metrics", cluster_metrics.state_metrics_ready, 60, "kube-state-metrics", say
+    )
 
     def resource_metrics_available() -> bool:
         condition = kubectl(
@@ -357,7 +351,7 @@ def _start(tools: Tools, say: Say) -> None:
         )  # fmt: skip
         return condition.stdout.strip() == "True"
 
-    _wait("the resource metrics API", resource_metrics_available, 60, "metrics-server", say)
+    wait_until("the resource metrics API", resource_metrics_available, 60, "metrics-server", say)
     processes.save(started, phase="ready", started_at=time.time())
 
 
@@ -391,7 +385,7 @@ def restart(name: str, say: Say) -> float:
         raise ClusterError(f"cannot restart {name!r}: one of {', '.join(RESTARTABLE)}")
     if cluster_reason := healthy():
         raise ClusterError(f"the local cluster is not running ({cluster_reason}): make cluster")
-    with _lock():
+    with lock():
         running, state = processes.load()
         old = next(p for p in running if p.name == name)
         if not old.argv:
@@ -412,7 +406,7 @@ def restart(name: str, say: Say) -> float:
             )  # fmt: skip
             return lease.returncode == 0 and _after(lease.stdout.strip(), started_at)
 
-        _wait(f"node {paths.NODE_NAME} reporting after the {name} restart",
+        wait_until(f"node {paths.NODE_NAME} reporting after the {name} restart",
               heartbeat_after_restart, 60, "kubelet", say)  # fmt: skip
         if reason := healthy():
             raise ClusterError(f"after restarting {name}: {reason}")
@@ -427,7 +421,7 @@ def _after(timestamp: str, epoch: float) -> bool:
 
 
 def load_platform_images(named: list[str] | None = None) -> int:
-    """(Re-)import images into the running node: ``named``, else the platform's image tags."""
+    """(Re-)import images into the running nodes: ``named``, else the platform's image tags."""
     if cluster_reason := healthy():
         raise ClusterError(f"the local cluster is not running ({cluster_reason}): make cluster")
     engine = detect()
@@ -436,6 +430,8 @@ def load_platform_images(named: list[str] | None = None) -> int:
         raise ClusterError(f"no such image here: {', '.join(missing)} (build or tag it first)")
     tags = named or images.platform_image_tags(engine)
     images.import_into_node(engine, tags)
+    if processes.load(paths.SECOND_NODE_STATE)[0]:
+        images.import_into_node(engine, tags, paths.SECOND_NODE)
     return len(tags)
 
 
@@ -443,7 +439,7 @@ def down(say: Say) -> bool:
     """Stop the cluster and remove its state; False when there was nothing to stop."""
     if os.geteuid() != 0:
         raise ClusterError("stopping the local cluster needs root")
-    with _lock():
+    with lock():
         running, _ = processes.load()
         if not running and not network.exists() and not paths.DATA_DIR.exists():
             say("no local cluster is running")
@@ -452,31 +448,8 @@ def down(say: Say) -> bool:
         return True
 
 
-def _container_pids() -> list[int]:
-    """The containers and shims this cluster's containerd started: the pids in its task pid
-    files, and the shims, whose working directory is their bundle in our state directory."""
-    task_root = paths.RUN_DIR / "containerd" / "io.containerd.runtime.v2.task"
-    pids = []
-    for pid_file in task_root.glob("*/*/*.pid"):
-        with contextlib.suppress(ValueError, OSError):
-            pids.append(int(pid_file.read_text().strip()))
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        with contextlib.suppress(OSError):
-            if os.readlink(proc / "cwd").startswith(f"{task_root}/"):
-                pids.append(int(proc.name))
-    return pids
-
-
-def _unmount_under(*roots: Path) -> None:
-    mounts = [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()]
-    for mount in sorted(mounts, key=len, reverse=True):
-        if any(mount == str(r) or mount.startswith(f"{r}/") for r in roots):
-            subprocess.run(["umount", "--lazy", mount], capture_output=True)
-
-
 def _down(keep_logs: bool = False, say: Say = lambda _m: None) -> None:
+    nodes.tear_down_joined(paths.SECOND_NODE, paths.SECOND_NODE_STATE)
     running, _ = processes.load()
     by_name = {p.name: p for p in running}
     for name in (
@@ -491,17 +464,12 @@ def _down(keep_logs: bool = False, say: Say = lambda _m: None) -> None:
     ):
         if name in by_name:
             by_name[name].stop()
-    for pid in _container_pids():
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, 9)
+    nodes.kill_containers(paths.FIRST_NODE)
     for name in ("containerd", "kube-apiserver", "etcd"):
         if name in by_name:
             by_name[name].stop()
-    # Shims outlive containerd: stop those still in our state directory.
-    for pid in _container_pids():
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, 9)
-    _unmount_under(paths.DATA_DIR, paths.RUN_DIR)
+    nodes.kill_containers(paths.FIRST_NODE)  # shims outlive containerd
+    nodes.unmount_under(paths.DATA_DIR, paths.RUN_DIR)
     network.delete()
     for directory in (paths.DATA_DIR, paths.RUN_DIR, paths.PKI_DIR, paths.CONFIG_DIR):
         shutil.rmtree(directory, ignore_errors=True)

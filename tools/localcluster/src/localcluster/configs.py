@@ -36,16 +36,16 @@ def kubeconfig(identity: str, server: str = paths.API_SERVER) -> dict:
     }
 
 
-def containerd_config() -> str:
-    """containerd 1.6 (config version 2): runc with cgroupfs, our own CNI directory, pod network
-    namespaces under the state directory so `down` finds every mount it made."""
-    cni_conf = paths.CONFIG_DIR / "cni"
+def containerd_config(node: paths.Node = paths.FIRST_NODE) -> str:
+    """containerd 1.6 (config version 2): runc with cgroupfs, the node's own CNI directory, pod
+    network namespaces under the state directory so `down` finds every mount it made."""
+    cni_conf = node.config_dir / "cni"
     return f"""version = 2
-root = "{paths.DATA_DIR / "containerd"}"
-state = "{paths.RUN_DIR / "containerd"}"
+root = "{node.data_dir / "containerd"}"
+state = "{node.run_dir / "containerd"}"
 
 [grpc]
-  address = "{paths.CONTAINERD_SOCKET}"
+  address = "{node.containerd_socket}"
 
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "{paths.PAUSE_IMAGE}"
@@ -65,7 +65,7 @@ state = "{paths.RUN_DIR / "containerd"}"
 """
 
 
-def cni_config() -> dict:
+def cni_config(node: paths.Node = paths.FIRST_NODE) -> dict:
     return {
         "cniVersion": "1.0.0",
         "name": "platform-pods",
@@ -78,9 +78,9 @@ def cni_config() -> dict:
                 "hairpinMode": True,
                 "ipam": {
                     "type": "host-local",
-                    "ranges": [[{"subnet": paths.POD_CIDR}]],
+                    "ranges": [[{"subnet": node.pod_cidr}]],
                     "routes": [{"dst": "0.0.0.0/0"}],
-                    "dataDir": str(paths.DATA_DIR / "cni-ipam"),
+                    "dataDir": str(node.data_dir / "cni-ipam"),
                 },
             },
             {"type": "portmap", "capabilities": {"portMappings": True}},
@@ -88,7 +88,7 @@ def cni_config() -> dict:
     }
 
 
-def kubelet_config() -> dict:
+def kubelet_config(node: paths.Node = paths.FIRST_NODE) -> dict:
     pki = paths.PKI_DIR
     return {
         "apiVersion": "kubelet.config.k8s.io/v1beta1",
@@ -96,20 +96,22 @@ def kubelet_config() -> dict:
         # cgroups are v1 (hybrid) here; Kubernetes 1.35 refuses them unless told otherwise.
         "failCgroupV1": False,
         "cgroupDriver": "cgroupfs",
-        "containerRuntimeEndpoint": f"unix://{paths.CONTAINERD_SOCKET}",
+        "cgroupRoot": node.cgroup_root,
+        "podLogsDir": str(node.pod_logs_dir),
+        "containerRuntimeEndpoint": f"unix://{node.containerd_socket}",
         "authentication": {
             "anonymous": {"enabled": False},
             "webhook": {"enabled": True},
             "x509": {"clientCAFile": str(pki / "ca.crt")},
         },
         "authorization": {"mode": "Webhook"},
-        "tlsCertFile": str(pki / "kubelet-serving.crt"),
-        "tlsPrivateKeyFile": str(pki / "kubelet-serving.key"),
+        "tlsCertFile": str(pki / f"{node.kubelet_identity}-serving.crt"),
+        "tlsPrivateKeyFile": str(pki / f"{node.kubelet_identity}-serving.key"),
         "clusterDomain": "cluster.local",
         "clusterDNS": [paths.DNS_SERVICE_IP],
         "resolvConf": str(paths.CONFIG_DIR / "resolv.conf"),
         "failSwapOn": False,
-        "address": paths.NODE_IP,
+        "address": node.ip,
         # The images are loaded, never pulled: keep them whatever the disk usage.
         "imageGCHighThresholdPercent": 100,
         "imageGCLowThresholdPercent": 99,
@@ -120,7 +122,7 @@ def kubelet_config() -> dict:
         },
         "serializeImagePulls": False,
         "maxPods": 110,
-        "podCIDR": paths.POD_CIDR,
+        "podCIDR": node.pod_cidr,
         "shutdownGracePeriod": "0s",
         # A changed Secret or ConfigMap reaches the pods' volumes on the next periodic sync
         # (1 min by default): the prometheus-operator's config Secret took up to 98 s to load.
@@ -128,39 +130,55 @@ def kubelet_config() -> dict:
     }
 
 
-def kube_proxy_config() -> dict:
+def kube_proxy_config(node: paths.Node = paths.FIRST_NODE) -> dict:
     return {
         "apiVersion": "kubeproxy.config.k8s.io/v1alpha1",
         "kind": "KubeProxyConfiguration",
         "mode": "iptables",
         "clientConnection": {"kubeconfig": str(paths.CONFIG_DIR / "kube-proxy.kubeconfig")},
-        "clusterCIDR": "10.244.0.0/16",
-        "bindAddress": paths.NODE_IP,
-        "metricsBindAddress": f"{paths.NODE_IP}:10249",
-        "healthzBindAddress": f"{paths.NODE_IP}:10256",
+        "clusterCIDR": paths.POD_RANGE,
+        "bindAddress": node.ip,
+        "metricsBindAddress": f"{node.ip}:10249",
+        "healthzBindAddress": f"{node.ip}:10256",
         # Conntrack limits are host-wide: leave them as they are.
         "conntrack": {"maxPerCore": 0},
     }
 
 
+JOINING_TAINT = "localcluster/joining"
+
+
+def write_node(node: paths.Node) -> None:
+    """The files a node's own daemons read: containerd, CNI, kubelet and kube-proxy."""
+    directory = node.config_dir
+    (directory / "cni").mkdir(parents=True, exist_ok=True)
+    identity = node.kubelet_identity
+    (directory / "kubelet.kubeconfig").write_text(yaml.safe_dump(kubeconfig(identity)))
+    (directory / "containerd.toml").write_text(containerd_config(node))
+    (directory / "cni" / "10-platform-pods.conflist").write_text(
+        json.dumps(cni_config(node), indent=2)
+    )
+    kubelet = kubelet_config(node)
+    if node != paths.FIRST_NODE:
+        # It takes pods only once its NetworkPolicies are enforced (`add-node` removes it).
+        kubelet["registerWithTaints"] = [{"key": JOINING_TAINT, "effect": "NoSchedule"}]
+    (directory / "kubelet.yaml").write_text(yaml.safe_dump(kubelet))
+    (directory / "kube-proxy.yaml").write_text(yaml.safe_dump(kube_proxy_config(node)))
+
+
 def write_all() -> None:
     directory = paths.CONFIG_DIR
-    (directory / "cni").mkdir(parents=True, exist_ok=True)
     for identity in (
         "admin",
         "controller-manager",
         "scheduler",
         "kube-proxy",
-        "kubelet",
         "metrics-server",
         "kube-state-metrics",
         "kube-router",
     ):
         (directory / f"{identity}.kubeconfig").write_text(yaml.safe_dump(kubeconfig(identity)))
-    (directory / "containerd.toml").write_text(containerd_config())
-    (directory / "cni" / "10-platform-pods.conflist").write_text(json.dumps(cni_config(), indent=2))
-    (directory / "kubelet.yaml").write_text(yaml.safe_dump(kubelet_config()))
-    (directory / "kube-proxy.yaml").write_text(yaml.safe_dump(kube_proxy_config()))
+    write_node(paths.FIRST_NODE)
     # Pods with dnsPolicy Default get this; cluster pods use CoreDNS (clusterDNS above).
     (directory / "resolv.conf").write_text(f"nameserver {paths.DNS_SERVICE_IP}\n")
     paths.KUBECONFIG.write_text(yaml.safe_dump(kubeconfig("admin")))

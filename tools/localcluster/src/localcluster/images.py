@@ -69,7 +69,7 @@ def platform_image_tags(engine: Engine) -> list[str]:
     return tags
 
 
-def import_into_node(engine: Engine, tags: list[str]) -> None:
+def import_into_node(engine: Engine, tags: list[str], node: paths.Node = paths.FIRST_NODE) -> None:
     """One docker-archive of all the tags (shared layers once), imported by the node's ctr."""
     with tempfile.TemporaryDirectory() as work:
         archive = Path(work) / "images.tar"
@@ -84,7 +84,19 @@ def import_into_node(engine: Engine, tags: list[str]) -> None:
             timeout=900,
         )
         subprocess.run(
-            ["ctr", "--address", str(paths.CONTAINERD_SOCKET), "--namespace", "k8s.io",
-             "images", "import", str(archive)],
+            [*_ctr(node), "images", "import", str(archive)],
             check=True, capture_output=True, text=True, timeout=900,
         )  # fmt: skip
+
+
+def _ctr(node: paths.Node) -> list[str]:
+    return ["ctr", "--address", str(node.containerd_socket), "--namespace", "k8s.io"]
+
+
+def running_images(node: paths.Node) -> list[str]:
+    """The images the node's containers run: what a pod moved to another node needs."""
+    listed = subprocess.run(
+        [*_ctr(node), "containers", "list"],
+        check=True, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    return sorted({line.split()[1] for line in listed.stdout.splitlines()[1:]})

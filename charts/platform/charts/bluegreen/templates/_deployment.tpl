@@ -66,6 +66,7 @@ spec:
               {{- include "bluegreen.selectorLabels" . | nindent 14 }}
           matchLabelKeys:
             - pod-template-hash
+        {{- if $v.topologySpread.zones }}
         - maxSkew: 1
           topologyKey: topology.kubernetes.io/zone
           whenUnsatisfiable: ScheduleAnyway
@@ -74,6 +75,7 @@ spec:
               {{- include "bluegreen.selectorLabels" . | nindent 14 }}
           matchLabelKeys:
             - pod-template-hash
+        {{- end }}
       containers:
         - name: {{ $name }}
           image: {{ printf "%s:%s" $v.image.repository $tag }}{{ with $c.image.digest }}@{{ . }}{{ end }}
