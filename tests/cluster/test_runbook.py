@@ -3,7 +3,8 @@
 deploy, promote, `helm rollback` to the explicit revision and a live pod deleted, each read back
 from the Service selectors, all under a k6 constant-arrival load that must not fail once.
 While the load still runs after the runbook's last step, the test adds the disruptions of
-tests/cluster/disruptions.py (evictions against the PDBs, the kubelet and containerd restarted),
+tests/cluster/disruptions.py (a second node joined and drained, evictions against the PDBs, the
+kubelet and containerd restarted) and `platformctl abort` (tests/cluster/rollout_strategies.py),
 so the same load and verdict cover them."""
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from platformctl.kubernetes import load_environment
 
 from tests.cluster.disruptions import run_disruptions
 from tests.cluster.kube import ENV_FILE, REPO_ROOT, run
+from tests.cluster.rollout_strategies import abort_under_load
 from tests.support.tools import tool
 
 DISRUPTIONS = REPO_ROOT / ".local" / "cluster" / "disruptions.json"
@@ -57,8 +59,8 @@ def test_runbook_under_load_with_zero_failed_requests(cluster, green_images) -> 
                 "K6_SCRIPTS": str(REPO_ROOT / "k6"),
                 "K6_SUMMARY": str(summary),
                 # The runbook's steps end after about 130 s; the disruptions take about 2 min
-                # more (a second node joins, is drained and leaves).
-                "K6_DURATION": "4m40s",
+                # more (a second node joins, is drained and leaves), the abort about 1 min.
+                "K6_DURATION": "5m40s",
                 "K6_RATE": "10",
                 # The whole control plane, 16 pods rolling and k6 share two cores: p99 reached
                 # 0.7-1.9 s by route in one run (0 failed). Failed requests stay at zero.
@@ -77,6 +79,7 @@ def test_runbook_under_load_with_zero_failed_requests(cluster, green_images) -> 
                 lines.append(line.rstrip())
             if LAST_STEP_DONE in line:
                 disruptions = run_disruptions(cluster)
+                disruptions |= abort_under_load(cluster)
                 assert k6_still_running(cluster), "k6 ended before the disruptions: K6_DURATION"
         runbook.wait(timeout=600)
     finally:

@@ -182,7 +182,7 @@ def test_deploy_dispatch_runs_platformctl_one_environment_at_a_time() -> None:
     assert inputs["environment"]["options"] == [
         e for e in ENVIRONMENTS if e not in ("kind", "local")
     ]
-    assert inputs["action"]["options"] == ["deploy", "promote", "rollback"]
+    assert inputs["action"]["options"] == ["deploy", "promote", "rollback", "abort"]
     assert inputs["service"]["options"] == ["all", *SERVICES]
     assert {"version", "to_revision"} <= set(inputs)
     assert deploy["concurrency"] == {
@@ -199,6 +199,7 @@ def test_deploy_dispatch_runs_platformctl_one_environment_at_a_time() -> None:
     assert 'args=(deploy "${SERVICE}" --version "${VERSION}")' in run
     assert 'args=(promote "${SERVICE}")' in run
     assert 'args=(rollback "${SERVICE}")' in run
+    assert 'args=(abort "${SERVICE}")' in run
     assert 'args+=(--to-revision "${TO_REVISION}")' in run
     assert '.venv/bin/platformctl "${args[@]}" --environment "${ENVIRONMENT}"' in run
     # Git stays the source of truth, also after a failed promotion rolled itself back.

@@ -99,28 +99,43 @@ def _state(live: str, blue: str, green: str) -> ServiceRelease:
 
 
 @pytest.mark.parametrize(
-    ("history", "pending", "previous"),
+    ("history", "pending", "previous", "restores"),
     [
-        pytest.param([_state("blue", "1", "1")], False, None, id="first install"),
-        pytest.param([_state("blue", "1", "2"), _state("blue", "1", "1")], True, None, id="deploy"),
+        pytest.param([_state("blue", "1", "1")], False, None, None, id="first install"),
+        pytest.param([_state("blue", "1", "2"), _state("blue", "1", "1")], True, None, "1",
+                     id="deploy"),
         pytest.param(
             [_state("green", "1", "2"), _state("blue", "1", "2"), _state("blue", "1", "1")],
-            False, "blue", id="promote",
+            False, "blue", None, id="promote",
         ),
         pytest.param(
             [_state("blue", "1", "2"), _state("green", "1", "2"), _state("blue", "1", "2")],
-            False, None, id="rollback (undid the promotion)",
+            False, None, None, id="rollback (undid the promotion)",
         ),
         pytest.param(
             [_state("blue", "3", "2"), _state("blue", "1", "2"), _state("green", "1", "2")],
-            False, None, id="redeploy of the live color in place",
+            False, None, None, id="redeploy of the live color in place",
+        ),
+        pytest.param(
+            [_state("blue", "1", "1"), _state("blue", "1", "2"), _state("blue", "1", "1")],
+            False, None, None, id="abort (undid the deploy)",
+        ),
+        pytest.param(
+            [_state("blue", "1", "2"), _state("blue", "1", "3"), _state("blue", "1", "2"),
+             _state("blue", "1", "1")],
+            True, None, "1", id="abort of a second deploy: the first is pending again",
+        ),
+        pytest.param(
+            [_state("green", "1", "2"), _state("green", "3", "2"), _state("green", "1", "2"),
+             _state("blue", "1", "2"), _state("blue", "1", "1")],
+            False, "blue", None, id="abort after a promotion: the rollback target is back",
         ),
     ],
 )  # fmt: skip
 def test_lineage_tells_a_new_deploy_from_the_previous_release(
-    history: list[ServiceRelease], pending: bool, previous: str | None
+    history: list[ServiceRelease], pending: bool, previous: str | None, restores: str | None
 ):
-    assert lineage(history) == Lineage(pending, previous)
+    assert lineage(history) == Lineage(pending, previous, restores)
 
 
 def test_terminating_endpoints_are_not_part_of_a_color():

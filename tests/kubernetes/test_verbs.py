@@ -288,6 +288,35 @@ def test_rollback_flips_back_once(promoted: FakeCluster):
     assert not any(call[0] == "helmfile" for call in cluster.calls)
 
 
+def test_abort_puts_the_idle_version_back_and_leaves_live_alone(cluster: FakeCluster):
+    operator_sets(cluster, services__payments__green__version=GOOD)  # revision 2, not promoted
+    cluster.calls.clear()
+    before = env_file(cluster).read_text()
+    with backend_for(cluster, forward=False) as backend:
+        runbook.abort(backend, ["payments"], console)
+    assert normalized(cluster.calls) == [
+        STATUS,
+        *read_status(2, 1, forwards=False),
+        HISTORY,
+        apply(cluster),
+    ]
+    assert changed_lines(before, env_file(cluster).read_text()) == [
+        f'-    green: {{version: "{GOOD}"}}',
+        '+    green: {version: "0.1.0"}',
+    ]
+    assert cluster.deployed().values["payments"]["green"]["image"]["tag"] == "0.1.0"
+    assert cluster.live_colors()["payments"] == "blue"
+
+    # The history now reads as if the deploy never happened: nothing is left to abort or ship.
+    cluster.calls.clear()
+    with backend_for(cluster, forward=False) as backend:
+        with pytest.raises(runbook.PreconditionError, match="nothing to abort for payments"):
+            runbook.abort(backend, ["payments"], console)
+        with pytest.raises(runbook.PreconditionError, match="nothing to promote for payments"):
+            runbook.promote(backend, ["payments"], load_config(None), console)
+    assert not any(call[0] == "helmfile" for call in cluster.calls)
+
+
 def test_rollback_to_an_explicit_revision(promoted: FakeCluster):
     cluster = promoted
     before = env_file(cluster).read_text()

@@ -60,6 +60,7 @@ BAD_INPUT = [
      "bad fault 'latency_ms'; expected key=value"),
     (("promote", "orders"), 2, "nothing to promote for orders"),
     (("rollback", "orders"), 2, "nothing to roll back to for orders"),
+    (("abort", "orders"), 2, "nothing to abort for orders"),
     (("status", "-e", "mars"), 2, "unknown environment 'mars'"),
     # Not an image tag: refused on both backends before anything changes.
     (("deploy", "orders", "--version", "../../x"), 2, "version '../../x' is not a valid image tag"),
@@ -75,6 +76,25 @@ def test_bad_input_is_one_clear_error_and_changes_nothing(platform: Platform) ->
         assert result.returncode == code, args
         assert message in one_error_line(result), args
     assert desired(platform) == before
+
+
+def test_abort_stops_the_idle_deploy_and_live_keeps_serving(platform: Platform) -> None:
+    view = platform.status()["services"]["payments"]
+    live, idle = view["live"], view["idle"]
+    assert platform.cli("deploy", "payments", "--version", "1.3.0").returncode == 0
+    assert platform.status()["services"]["payments"]["colors"][idle]["pending"]
+
+    aborted = platform.cli("abort", "payments")
+    assert aborted.returncode == 0, aborted.stderr
+    assert f"aborted payments {idle} 1.3.0 (stopped)" in aborted.stdout
+    after = platform.status()["services"]["payments"]
+    assert after["live"] == live
+    assert (after["colors"][idle]["running"], after["colors"][idle]["pending"]) == (False, False)
+    assert served_by(platform, "payments") == live
+    # Recorded in the state file: nothing is left to promote.
+    refused = platform.cli("promote", "payments")
+    assert refused.returncode == 2
+    assert "nothing to promote for payments" in one_error_line(refused)
 
 
 def test_promote_twice_is_refused_and_rollback_restarts_a_scaled_down_color(

@@ -1,6 +1,6 @@
 """Zero downtime: k6 at a constant arrival rate while every service is deployed, promoted and
-rolled back. Two k6 runs go at once: one reusing connections, one opening a new connection
-for every request (noConnectionReuse)."""
+rolled back, then orders deployed again and that deploy aborted. Two k6 runs go at once: one
+reusing connections, one opening a new connection for every request (noConnectionReuse)."""
 
 from __future__ import annotations
 
@@ -73,6 +73,13 @@ def deploy_promote_rollback_under_load(
     assert {name: served_by(urls[name]) for name in SERVICES} == dict.fromkeys(
         SERVICES, ("blue", "1.0.0")
     )
+    # A deploy discarded before promotion: the idle color stops; live never moves.
+    redeploy = platform.cli("deploy", "orders", "--version", f"{version}-discarded")
+    assert redeploy.returncode == 0, redeploy.stderr
+    aborted = platform.cli("abort", "orders")
+    assert aborted.returncode == 0, aborted.stderr
+    assert f"aborted orders green {version}-discarded (stopped)" in aborted.stdout
+    assert served_by(urls["orders"]) == ("blue", "1.0.0")
     runbook_seconds = time.monotonic() - started
 
     results = {"reuse": reuse.wait(timeout=duration + 60), "no-reuse": fresh.wait(timeout=30)}
@@ -83,6 +90,7 @@ def deploy_promote_rollback_under_load(
         "rollback_total_s": number(r"total ([\d.]+)s", rollback.stdout),
         "deploy_ready_s": number(r"ready after ([\d.]+)s", deploy.stdout),
         "promote_total_s": number(r"promoted .* in ([\d.]+)s", promote.stdout),
+        "abort_s": number(r"aborted .* in ([\d.]+)s", aborted.stdout),
         "runbook_s": round(runbook_seconds, 1),
     }
     print("zero-downtime figures:", json.dumps(figures))
@@ -101,7 +109,7 @@ def deploy_promote_rollback_under_load(
 
 @pytest.mark.timeout(170)
 def test_deploy_promote_rollback_all_under_load_drops_nothing(platform: Platform) -> None:
-    deploy_promote_rollback_under_load(platform, "1.1.0", duration=45, analysis=[])
+    deploy_promote_rollback_under_load(platform, "1.1.0", duration=60, analysis=[])
 
 
 @pytest.mark.slow

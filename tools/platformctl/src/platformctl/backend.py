@@ -66,6 +66,13 @@ class Backend(Protocol):
     def abandon(self, services: Sequence[str]) -> None:
         """A deploy failed: stop the idle colors and clear their pending mark."""
 
+    def abort(self, services: Sequence[str]) -> dict[str, str]:
+        """Discard each service's pending idle release, durably; the live color is untouched.
+
+        Returns what each idle color holds now: ``stopped`` (scaled to zero) or ``back at V``
+        (its version before the deploy, rolled out again).
+        """
+
     def wait_ready(self, targets: Mapping[str, str], timeout: float) -> None:
         """Wait until every instance of each ``service: color`` is ready, or raise."""
 

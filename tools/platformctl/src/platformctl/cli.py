@@ -254,6 +254,15 @@ def promote(
 
 
 @app.command()
+def abort(service: ServiceArg, environment: EnvironmentOpt = PROCESSES) -> None:
+    """Discard the idle color's deploy before promotion: locally it stops, on Kubernetes it goes
+    back to the version it ran before (recorded in the environment file). Live is untouched."""
+    services = services_or_exit(service)
+    backend = backend_for(environment)
+    run(lambda: runbook.abort(backend, services, console))
+
+
+@app.command()
 def rollback(
     service: ServiceArg,
     environment: EnvironmentOpt = PROCESSES,

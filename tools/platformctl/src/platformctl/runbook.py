@@ -1,4 +1,5 @@
-"""The blue/green runbook: deploy, promote (with analysis and automatic rollback), rollback.
+"""The blue/green runbook: deploy, promote (with analysis and automatic rollback), rollback,
+and abort (discard a deploy before it is promoted).
 
 Backend-neutral: every runtime step goes through :class:`platformctl.backend.Backend`, so the
 local processes and a Kubernetes cluster run the same promotion logic and the same analysis.
@@ -239,3 +240,30 @@ def rollback(
         f"total {total:.2f}s"
     )
     return Timings(switch_seconds, total)
+
+
+def abort(backend: Backend, services: Sequence[str], console: Console) -> float:
+    """Discard the idle colors' pending deploys; live traffic never moves. Returns seconds."""
+    backend.ensure_up()
+    started = time.perf_counter()
+    views = backend.status()
+    for name in services:
+        view = views[name]
+        if not view.colors[view.idle].pending:
+            raise PreconditionError(
+                f"nothing to abort for {name}: {view.idle} holds no deploy awaiting promotion "
+                f"({view.live} {view.colors[view.live].version} is live)"
+            )
+    try:
+        outcome = backend.abort(services)
+    except BackendError as exc:
+        raise RunbookError(f"abort failed: {exc}") from None
+    took = time.perf_counter() - started
+    discarded = ", ".join(
+        f"{name} {views[name].idle} {views[name].colors[views[name].idle].version} "
+        f"({outcome[name]})"
+        for name in services
+    )
+    live = output.targets({name: views[name].live for name in services})
+    console.print(f"aborted {discarded} in {took:.1f}s; live traffic stays on {live}")
+    return took

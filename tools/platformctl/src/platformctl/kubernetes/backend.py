@@ -335,6 +335,23 @@ class KubernetesBackend:
             self._running = None
         self._undo_deploy = {}
 
+    def abort(self, services: Sequence[str]) -> dict[str, str]:
+        # The chart runs both colors: the idle one goes back to the version the deploy
+        # replaced, which the release history keeps (release.lineage).
+        running = self._in_step_with_file()
+        revisions = [r for r in self.history() if r.status in APPLIED]
+        lineages = self._lineages(revisions, running)
+        restored = {}
+        for name in services:
+            restores = lineages[name].restores
+            if restores is None:
+                raise BackendError(f"{name}: the release history shows no deploy to abort")
+            restored[name] = restores
+        changes = {version_path(name, running[name].idle): v for name, v in restored.items()}
+        self._apply_or_restore(self._write(changes), "abort")
+        self._running = None
+        return {name: f"back at {version}" for name, version in restored.items()}
+
     def wait_ready(self, targets: Mapping[str, str], timeout: float) -> None:
         for name, color in targets.items():
             argv = self.kubectl(

@@ -7,7 +7,9 @@ its distinct states (live color and both versions), newest first:
 
 - the last change wrote a new version into the idle color: the idle color is pending;
 - the last change flipped the live color: the old color is previous, unless that flip undid
-  the one before it (a rollback), so a second rollback never flips back onto the bad release.
+  the one before it (a rollback), so a second rollback never flips back onto the bad release;
+- the last change put back the idle version the one before it replaced (an abort): the state
+  means what it meant before that deploy.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from platformctl.catalog import COLORS, other_color
 
 # Revisions whose values reached the cluster; a failed upgrade may have applied only part.
 APPLIED = frozenset({"deployed", "superseded"})
-LINEAGE_DEPTH = 3
+# Three states judge a change; an abort's undo is judged by the state two further back.
+LINEAGE_DEPTH = 5
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ def service_releases(
 class Lineage:
     pending: bool  # the idle color holds a deploy that was never live
     previous: str | None  # the color a flip-back rollback returns to
+    restores: str | None = None  # when pending: the idle version `abort` puts back
 
 
 def lineage(states: Sequence[ServiceRelease]) -> Lineage:
@@ -82,8 +86,11 @@ def lineage(states: Sequence[ServiceRelease]) -> Lineage:
         return Lineage(pending=False, previous=None)
     now, before = states[0], states[1]
     if now.live == before.live:
-        deployed = now.versions[now.idle] != before.versions[now.idle]
-        return Lineage(pending=deployed, previous=None)
+        if len(states) > 2 and states[2] == now:
+            return lineage(states[2:])  # an abort: the deploy before it never happened
+        if now.versions[now.idle] != before.versions[now.idle]:
+            return Lineage(pending=True, previous=None, restores=before.versions[now.idle])
+        return Lineage(pending=False, previous=None)
     undid_a_flip = len(states) > 2 and states[2] == now
     return Lineage(pending=False, previous=None if undid_a_flip else before.live)
 

@@ -118,6 +118,11 @@ class LocalBackend:
                 idle.pending = False
         self._wake_supervisor()
 
+    def abort(self, services: Sequence[str]) -> dict[str, str]:
+        # The state file keeps no older version to go back to: the idle color stops.
+        self.abandon(services)
+        return dict.fromkeys(services, "stopped")
+
     def start(self, targets: Mapping[str, str]) -> list[str]:
         started = []
         with self.store.transaction() as state:
