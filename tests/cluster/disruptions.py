@@ -120,6 +120,7 @@ def node_daemons_restart_and_pods_keep_running(env: dict[str, str]) -> dict[str,
 def second_node_joins(env: dict[str, str]) -> dict[str, float]:
     added = run(env, tool("localcluster"), "add-node", timeout=300)
     assert added.returncode == 0, added.stdout + added.stderr
+    assert "joined and schedulable in" in added.stdout, "the second node was already there"
     return {"second_node_join_seconds": float(added.stdout.rsplit(" in ", 1)[1].split(" s")[0])}
 
 
@@ -147,8 +148,9 @@ def drain_moves_the_pods_back(env: dict[str, str]) -> dict[str, float]:
     assert removed.returncode == 0, removed.stdout + removed.stderr
     gone = run(env, "kubectl", "get", "node", SECOND_NODE)
     assert gone.returncode != 0 and "NotFound" in gone.stderr, gone.stdout + gone.stderr
-    # Its namespace (and with it its veth, routes and iptables) went with it.
+    # Its namespace (and with it its veth, routes and iptables) and its cgroup root went too.
     assert not Path(f"/run/netns/{SECOND_NODE}").exists()
+    assert not Path(f"/sys/fs/cgroup/cpu/{SECOND_NODE}").exists()
     return figures
 
 
@@ -164,7 +166,8 @@ def run_disruptions(env: dict[str, str]) -> dict[str, object]:
         figures |= drain_moves_the_pods_back(env)
     finally:
         # Whatever failed above, the rest of the suite runs on the first node alone.
-        run(env, tool("localcluster"), "remove-node", timeout=300)
+        removed = run(env, tool("localcluster"), "remove-node", timeout=300)
+    assert removed.returncode == 0, removed.stdout + removed.stderr
     figures |= node_daemons_restart_and_pods_keep_running(env)
     say(f"  disruptions: {figures}")
     return figures

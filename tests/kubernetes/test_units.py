@@ -14,7 +14,7 @@ from platformctl.kubernetes.envfile import (
     EnvironmentFileError,
     replace_scalar,
 )
-from platformctl.kubernetes.release import Lineage, ServiceRelease, lineage
+from platformctl.kubernetes.release import Lineage, ServiceRelease, judge, lineage
 
 from tests.kubernetes.fake_cluster import FakeCluster
 
@@ -98,6 +98,15 @@ def _state(live: str, blue: str, green: str) -> ServiceRelease:
     return ServiceRelease(live, {"blue": blue, "green": green})
 
 
+def test_a_partial_history_is_judged_only_when_older_states_cannot_change_it() -> None:
+    two_aborts = [_state("blue", "1", "1"), _state("blue", "1", "2"), _state("blue", "1", "3")]
+    assert judge(two_aborts, complete=False) is None  # an older state may repeat the newest
+    promoted = [_state("green", "1", "2"), _state("blue", "1", "2")]
+    assert judge(promoted, complete=False) is None  # was that flip a rollback?
+    deployed = [_state("blue", "1", "2"), _state("blue", "1", "1"), _state("green", "1", "1")]
+    assert judge(deployed, complete=False) == Lineage(True, None, "1")
+
+
 @pytest.mark.parametrize(
     ("history", "pending", "previous", "restores"),
     [
@@ -129,6 +138,17 @@ def _state(live: str, blue: str, green: str) -> ServiceRelease:
             [_state("green", "1", "2"), _state("green", "3", "2"), _state("green", "1", "2"),
              _state("blue", "1", "2"), _state("blue", "1", "1")],
             False, "blue", None, id="abort after a promotion: the rollback target is back",
+        ),
+        pytest.param(
+            [_state("blue", "1", "1"), _state("blue", "1", "2"), _state("blue", "1", "3"),
+             _state("blue", "1", "2"), _state("blue", "1", "1")],
+            False, None, None, id="two aborts in a row: back to the start",
+        ),
+        pytest.param(
+            [_state("green", "1", "2"), _state("green", "4", "2"), _state("green", "1", "2"),
+             _state("green", "3", "2"), _state("green", "1", "2"), _state("blue", "1", "2"),
+             _state("blue", "1", "1")],
+            False, "blue", None, id="deploy and abort twice after a promotion",
         ),
     ],
 )  # fmt: skip

@@ -8,6 +8,7 @@ import contextlib
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 from localcluster import network, paths, processes
@@ -56,6 +57,12 @@ def kill_containers(node: paths.Node) -> None:
     for pid in container_pids(node):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, 9)
+
+
+def _wait_gone(pids: list[int], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in pids):
+        time.sleep(0.1)
 
 
 def unmount_under(*roots: Path) -> None:
@@ -109,10 +116,11 @@ def tear_down_joined(node: paths.Node, state_file: Path) -> None:
     that is the API's, and goes while the cluster runs)."""
     running, _ = processes.load(state_file)
     for daemon in reversed(running):  # kube-router, kube-proxy, the kubelet, then containerd
-        if daemon.name == "containerd":
+        if daemon.name.endswith("containerd"):
             kill_containers(node)
         daemon.stop()
     kill_containers(node)  # shims outlive containerd
+    _wait_gone(container_pids(node))  # a cgroup is removed only once its tasks have exited
     unmount_under(node.data_dir, node.run_dir)
     network.delete(node)
     remove_cgroup_root(node)

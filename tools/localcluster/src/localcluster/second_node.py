@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import subprocess
 import time
+from pathlib import Path
 
 from platform_images.engine import EngineError, detect
 
@@ -67,6 +68,12 @@ def add(say: Say) -> float:
 
 
 def _join(say: Say) -> None:
+    # Traffic between the nodes (the kubelet to the API, pod to pod) crosses the host.
+    if Path("/proc/sys/net/ipv4/ip_forward").read_text().strip() != "1":
+        raise ClusterError(
+            "the host does not forward IPv4 (net.ipv4.ip_forward=0): a second node could not "
+            "reach the first; enable it with `sysctl -w net.ipv4.ip_forward=1`"
+        )
     tools = build_tools(lambda _line: None)
     for directory in (NODE.data_dir, NODE.run_dir, NODE.config_dir, NODE.pod_logs_dir):
         directory.mkdir(parents=True, exist_ok=True)
@@ -139,5 +146,9 @@ def _registered() -> bool:
 
 
 def _remove() -> None:
-    kubectl("delete", "node", NODE.name, "--ignore-not-found", "--wait=false", check=False)
-    nodes.tear_down_joined(NODE, paths.SECOND_NODE_STATE)
+    try:
+        kubectl("delete", "node", NODE.name, "--ignore-not-found", "--wait=false", check=False)
+    except subprocess.SubprocessError:
+        pass  # an unresponsive API must not keep the node's processes and files
+    finally:
+        nodes.tear_down_joined(NODE, paths.SECOND_NODE_STATE)

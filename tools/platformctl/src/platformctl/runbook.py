@@ -257,7 +257,7 @@ def abort(backend: Backend, services: Sequence[str], console: Console) -> float:
     try:
         outcome = backend.abort(services)
     except BackendError as exc:
-        raise RunbookError(f"abort failed: {exc}") from None
+        raise RunbookError(str(exc)) from None  # it says "abort failed" and what was restored
     took = time.perf_counter() - started
     discarded = ", ".join(
         f"{name} {views[name].idle} {views[name].colors[views[name].idle].version} "

@@ -41,11 +41,11 @@ from platformctl.kubernetes.environment import Environment
 from platformctl.kubernetes.forwards import PortForwards
 from platformctl.kubernetes.release import (
     APPLIED,
-    LINEAGE_DEPTH,
     Lineage,
     Revision,
     ServiceRelease,
     distinct_states,
+    judge,
     lineage,
     service_releases,
 )
@@ -227,13 +227,14 @@ class KubernetesBackend:
     def _lineages(
         self, revisions: Sequence[Revision], running: Mapping[str, ServiceRelease]
     ) -> dict[str, Lineage]:
-        """Walk back through the applied revisions until each service shows enough history."""
+        """Walk back through the applied revisions until each service's state is judged."""
         states = [running]
         for revision in revisions[1:]:
-            if all(len(distinct_states(states, s)) >= LINEAGE_DEPTH for s in SERVICES):
-                break
+            judged = {s: judge(distinct_states(states, s), complete=False) for s in SERVICES}
+            if all(judged.values()):
+                return {name: found for name, found in judged.items() if found is not None}
             states.append(service_releases(self.values(revision.number), SERVICES))
-        return {name: lineage(distinct_states(states, name)[:LINEAGE_DEPTH]) for name in SERVICES}
+        return {name: lineage(distinct_states(states, name)) for name in SERVICES}
 
     def _selected_colors(self) -> dict[str, str]:
         selector = f"app.kubernetes.io/instance={self.environment.release}"

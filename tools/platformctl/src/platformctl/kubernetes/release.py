@@ -8,8 +8,8 @@ its distinct states (live color and both versions), newest first:
 - the last change wrote a new version into the idle color: the idle color is pending;
 - the last change flipped the live color: the old color is previous, unless that flip undid
   the one before it (a rollback), so a second rollback never flips back onto the bad release;
-- the last change put back the idle version the one before it replaced (an abort): the state
-  means what it meant before that deploy.
+- the last changes put back an earlier state by idle-version changes only (aborts): the state
+  means what it meant then, as if the deploys in between never happened.
 """
 
 from __future__ import annotations
@@ -22,8 +22,6 @@ from platformctl.catalog import COLORS, other_color
 
 # Revisions whose values reached the cluster; a failed upgrade may have applied only part.
 APPLIED = frozenset({"deployed", "superseded"})
-# Three states judge a change; an abort's undo is judged by the state two further back.
-LINEAGE_DEPTH = 5
 
 
 @dataclass(frozen=True)
@@ -77,22 +75,40 @@ def service_releases(
 class Lineage:
     pending: bool  # the idle color holds a deploy that was never live
     previous: str | None  # the color a flip-back rollback returns to
-    restores: str | None = None  # when pending: the idle version `abort` puts back
+    restores: str | None = None  # set when pending: the idle version `abort` puts back
 
 
-def lineage(states: Sequence[ServiceRelease]) -> Lineage:
-    """Judge the newest of ``states`` (distinct, newest first) by how it came about."""
+def judge(states: Sequence[ServiceRelease], *, complete: bool) -> Lineage | None:
+    """Judge the newest of ``states`` (distinct, newest first) by how it came about; None when
+    the judgment needs older states than these (``complete``: there are none)."""
     if len(states) < 2:
-        return Lineage(pending=False, previous=None)
+        return Lineage(pending=False, previous=None) if complete else None
     now, before = states[0], states[1]
+    for k in range(1, len(states)):
+        if states[k].live != now.live:
+            break
+        if k >= 2 and states[k] == now:
+            # Back to an earlier state through idle-version changes only (aborts): the deploys
+            # in between never happened.
+            return judge(states[k:], complete=complete)
+    else:
+        if not complete:
+            return None  # an older state may be the one an abort went back to
     if now.live == before.live:
-        if len(states) > 2 and states[2] == now:
-            return lineage(states[2:])  # an abort: the deploy before it never happened
         if now.versions[now.idle] != before.versions[now.idle]:
             return Lineage(pending=True, previous=None, restores=before.versions[now.idle])
         return Lineage(pending=False, previous=None)
+    if len(states) < 3 and not complete:
+        return None
     undid_a_flip = len(states) > 2 and states[2] == now
     return Lineage(pending=False, previous=None if undid_a_flip else before.live)
+
+
+def lineage(states: Sequence[ServiceRelease]) -> Lineage:
+    """The judgment of the whole history (``states`` reach back to the first revision)."""
+    judged = judge(states, complete=True)
+    assert judged is not None  # a complete history always judges
+    return judged
 
 
 def distinct_states(
