@@ -1,14 +1,14 @@
 """`platformctl -e local` against the real cluster: deploy (smoke checks through port-forwards),
 promote with its analysis on the cluster's Prometheus, rollback; and the bad paths, each shown
-to change nothing: a promotion the analysis refuses, `activeColor: purple`, a version that is
-not an image tag, and an image that exits at start."""
+to change nothing: a promotion the analysis refuses (by `promote`, and by a deploy's
+`--auto-promote-after`), `activeColor: purple`, a version that is not an image tag, and an
+image that exits at start."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import time
-from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -24,6 +24,7 @@ from tests.cluster.kube import (
     revision,
     run,
     selectors,
+    shipped_analysis,
 )
 from tests.support.progress import say
 from tests.support.tools import tool
@@ -33,13 +34,7 @@ CRASH_VERSION = "local-crash"
 
 def strict_analysis(folder: Path) -> Path:
     """The shipped analysis, but no real p95 is under a microsecond: every color fails it."""
-    config = yaml.safe_load(resources.files("platformctl").joinpath("analysis.yaml").read_text())
-    for metric in config["metrics"]:
-        if metric["name"] == "p95-latency":
-            metric["max"] = 0.000001
-    path = folder / "strict-analysis.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return path
+    return shipped_analysis(folder, "strict-analysis", p95_max=0.000001)
 
 
 @pytest.fixture(scope="module")
@@ -70,23 +65,32 @@ def test_deploy_promote_rollback_with_analysis(release, green_images, tmp_path: 
     env = release
     assert selectors(env) == dict.fromkeys(SERVICES, "blue")
 
-    deployed = platformctl(env, "deploy", "all", "--version", green_images)
-    assert deployed.returncode == 0
+    # A deploy that would promote by itself, but whose analysis fails: deployed and smoke-tested,
+    # never promoted, left pending.
+    strict = strict_analysis(tmp_path)
+    deployed = platformctl(env, "deploy", "all", "--version", green_images,
+                           "--auto-promote-after=1s", f"--analysis={strict}")  # fmt: skip
+    assert deployed.returncode == 1
     assert "smoke checks passed" in deployed.stdout
+    assert "not promoted: pre-promotion analysis round 1 failed" in deployed.stderr
+    assert selectors(env) == dict.fromkeys(SERVICES, "blue")
     assert yaml.safe_load(ENV_FILE.read_text())["services"]["orders"]["green"] == {
-        "version": green_images
+        "version": green_images,
+        "replicas": "",
     }
 
     # Refused by its analysis, measured on the cluster's Prometheus: nothing switches.
     before = revision(env)
-    refused = platformctl(env, "promote", "all", f"--analysis={strict_analysis(tmp_path)}")
+    refused = platformctl(env, "promote", "all", f"--analysis={strict}")
     assert refused.returncode == 1
     assert "pre-promotion analysis failed" in refused.stderr
     assert selectors(env) == dict.fromkeys(SERVICES, "blue")
     assert revision(env) == before
 
     # The analysis as shipped (platformctl/analysis.yaml), before and after the switch.
-    promoted = platformctl(env, "promote", "all")
+    # Blue kept at full size: the scale-down and the rollback after it are measured under
+    # load in test_runbook.py (tests/cluster/rollout_strategies.py).
+    promoted = platformctl(env, "promote", "all", "--scale-down-delay=-1")
     assert promoted.returncode == 0
     assert "Successful" in promoted.stdout
     assert selectors(env) == dict.fromkeys(SERVICES, "green")

@@ -37,11 +37,12 @@ RESULTS = REPO_ROOT / ".local" / "cluster" / "slow-dependency.json"
 def with_slow_payments(text: str) -> str:
     """payments' green release with ADDED_MS on every request, and payments live on green."""
     start = text.index("\n  payments:\n")
-    green = text.index('    green: {version: "dev"}', start)
+    line = '    green: {version: "dev", replicas: ""}'
+    green = text.index(line, start)
     text = (
         text[:green]
-        + f'    green: {{version: "dev", faults: {{latencyMs: {ADDED_MS}}}}}'
-        + text[green + len('    green: {version: "dev"}') :]
+        + f'    green: {{version: "dev", replicas: "", faults: {{latencyMs: {ADDED_MS}}}}}'
+        + text[green + len(line) :]
     )
     return replace_scalar(text, ["services", "payments", "activeColor"], "green")
 

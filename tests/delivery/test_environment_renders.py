@@ -297,11 +297,10 @@ def test_a_colors_faults_reach_that_color_only() -> None:
     path = ENVIRONMENTS_DIR / "local.yaml"
     text = path.read_text()
     start = text.index("\n  payments:\n")
-    line = '    green: {version: "dev"}'
+    line = '    green: {version: "dev", replicas: ""}'
     at = text.index(line, start)
-    edited = (
-        text[:at] + '    green: {version: "dev", faults: {latencyMs: 300}}' + text[at + len(line) :]
-    )
+    faulty = '    green: {version: "dev", replicas: "", faults: {latencyMs: 300}}'
+    edited = text[:at] + faulty + text[at + len(line) :]
     values = chart_values("local", {path: edited})
     assert values["payments"]["green"]["faults"] == {"latencyMs": 300}
     assert [
@@ -310,3 +309,24 @@ def test_a_colors_faults_reach_that_color_only() -> None:
         for color in COLORS
         if "faults" in values[service][color]
     ] == [("payments", "green")]
+
+
+def test_a_colors_own_replicas_fix_its_size_and_turn_its_hpa_off() -> None:
+    """platformctl writes a color's `replicas`: "1" for a small idle color (previewReplicas), "0"
+    once an old color is scaled down. prod autoscales; a fixed size must take the color's HPA
+    away (or it would scale the color back), leave the other color alone, and a preview
+    scaled to zero drops out of `helm test`."""
+    path = ENVIRONMENTS_DIR / "prod.yaml"
+    state: dict[str, Any] = yaml.safe_load(path.read_text())
+    state["services"]["orders"]["green"]["replicas"] = "1"
+    state["services"]["payments"]["green"]["replicas"] = "0"
+    after = render_environment("prod", {path: yaml.safe_dump(state)})
+    assert named(after, "Deployment", "orders-green")["spec"]["replicas"] == 1
+    assert named(after, "Deployment", "payments-green")["spec"]["replicas"] == 0
+    hpas = {o["metadata"]["name"] for o in of_kind(after, "HorizontalPodAutoscaler")}
+    assert {"orders-blue", "payments-blue", "auth-green"} <= hpas
+    assert not {"orders-green", "payments-green"} & hpas
+    assert "replicas" not in named(after, "Deployment", "orders-blue")["spec"]  # the HPA's
+    tests = {o["metadata"]["name"]: json.dumps(o) for o in of_kind(after, "Job")}
+    assert "orders-preview" in tests["platform-test-orders"]
+    assert "payments-preview" not in tests["platform-test-payments"]

@@ -184,7 +184,7 @@ def test_deploy_dispatch_runs_platformctl_one_environment_at_a_time() -> None:
     ]
     assert inputs["action"]["options"] == ["deploy", "promote", "rollback", "abort"]
     assert inputs["service"]["options"] == ["all", *SERVICES]
-    assert {"version", "to_revision"} <= set(inputs)
+    assert {"version", "to_revision", "auto_promote_after"} <= set(inputs)
     assert deploy["concurrency"] == {
         "group": "deploy-${{ inputs.environment }}",
         "cancel-in-progress": False,
@@ -201,6 +201,8 @@ def test_deploy_dispatch_runs_platformctl_one_environment_at_a_time() -> None:
     assert 'args=(rollback "${SERVICE}")' in run
     assert 'args=(abort "${SERVICE}")' in run
     assert 'args+=(--to-revision "${TO_REVISION}")' in run
+    assert 'args+=(--auto-promote-after "${AUTO_PROMOTE_AFTER}")' in run
+    assert 'args+=(--prometheus-url "${PROMETHEUS_URL}")' in run
     assert '.venv/bin/platformctl "${args[@]}" --environment "${ENVIRONMENT}"' in run
     # Git stays the source of truth, also after a failed promotion rolled itself back.
     record = deploy["jobs"]["record"]

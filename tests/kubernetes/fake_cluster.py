@@ -231,7 +231,10 @@ class FakeCluster:
     def _pods(self, service: str, color: str) -> list[str]:
         # The pod-template hash changes with the version, as a ReplicaSet's does.
         digest = f"{zlib.crc32(self._version(service, color).encode()) % 10**8:08d}"
-        return [f"{service}-{color}-{digest}-p{i}" for i in range(self.replicas)]
+        spec = self.deployed().values[service][color]
+        scaled_down = spec.get("replicas") == 0 and not spec["autoscaling"]["enabled"]
+        count = 0 if scaled_down else self.replicas
+        return [f"{service}-{color}-{digest}-p{i}" for i in range(count)]
 
     def _pod(self, service: str, color: str, name: str) -> dict[str, Any]:
         if (service, color) in self.crashing:

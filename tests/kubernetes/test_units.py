@@ -38,9 +38,16 @@ def test_each_edit_changes_one_line_of_every_environment_file(environment: str, 
     after_version = path.read_text()
     [removed, added] = _diff(before, after_version)
     assert (removed, added) == (
-        f'-    green: {{version: "{green}"}}',
-        '+    green: {version: "sha-1a2b3c4"}',
+        f'-    green: {{version: "{green}", replicas: ""}}',
+        '+    green: {version: "sha-1a2b3c4", replicas: ""}',
     )
+    file.set({("services", "orders", "green", "replicas"): "0"})
+    assert _diff(after_version, path.read_text()) == [
+        '-    green: {version: "sha-1a2b3c4", replicas: ""}',
+        '+    green: {version: "sha-1a2b3c4", replicas: "0"}',
+    ]
+    assert file.state().services["orders"].replicas == {"blue": "", "green": "0"}
+    after_version = path.read_text()
     file.set({("activeColor",): "green"})
     assert _diff(after_version, path.read_text()) == ["-activeColor: blue", "+activeColor: green"]
     assert file.state().live("orders") == "green"
@@ -94,12 +101,15 @@ def test_environment_release_namespace_and_context_come_from_helmfile(tmp_path: 
         build_backend("qa")
 
 
-def _state(live: str, blue: str, green: str) -> ServiceRelease:
-    return ServiceRelease(live, {"blue": blue, "green": green})
+def _state(live: str, blue: str, green: str, *, aborted: bool = False) -> ServiceRelease:
+    """A revision's state; ``aborted``: its idle color at zero replicas, as `abort` leaves it."""
+    idle = "green" if live == "blue" else "blue"
+    return ServiceRelease(live, {"blue": blue, "green": green}, {idle: 0} if aborted else {})
 
 
 def test_a_partial_history_is_judged_only_when_older_states_cannot_change_it() -> None:
-    two_aborts = [_state("blue", "1", "1"), _state("blue", "1", "2"), _state("blue", "1", "3")]
+    two_aborts = [_state("blue", "1", "1", aborted=True), _state("blue", "1", "2"),
+                  _state("blue", "1", "3")]  # fmt: skip
     assert judge(two_aborts, complete=False) is None  # an older state may repeat the newest
     promoted = [_state("green", "1", "2"), _state("blue", "1", "2")]
     assert judge(promoted, complete=False) is None  # was that flip a rollback?
@@ -126,28 +136,34 @@ def test_a_partial_history_is_judged_only_when_older_states_cannot_change_it() -
             False, None, None, id="redeploy of the live color in place",
         ),
         pytest.param(
-            [_state("blue", "1", "1"), _state("blue", "1", "2"), _state("blue", "1", "1")],
+            [_state("blue", "1", "1", aborted=True), _state("blue", "1", "2"),
+             _state("blue", "1", "1")],
             False, None, None, id="abort (undid the deploy)",
         ),
         pytest.param(
-            [_state("blue", "1", "2"), _state("blue", "1", "3"), _state("blue", "1", "2"),
-             _state("blue", "1", "1")],
-            True, None, "1", id="abort of a second deploy: the first is pending again",
+            [_state("blue", "1", "2"), _state("blue", "1", "1", aborted=True),
+             _state("blue", "1", "2"), _state("blue", "1", "1")],
+            True, None, "1", id="the aborted version deployed again is pending",
         ),
         pytest.param(
-            [_state("green", "1", "2"), _state("green", "3", "2"), _state("green", "1", "2"),
+            [_state("blue", "1", "2", aborted=True), _state("blue", "1", "3"),
              _state("blue", "1", "2"), _state("blue", "1", "1")],
+            False, None, None, id="abort of a second deploy: nothing pending (the color is at 0)",
+        ),
+        pytest.param(
+            [_state("green", "1", "2", aborted=True), _state("green", "3", "2"),
+             _state("green", "1", "2"), _state("blue", "1", "2"), _state("blue", "1", "1")],
             False, "blue", None, id="abort after a promotion: the rollback target is back",
         ),
         pytest.param(
-            [_state("blue", "1", "1"), _state("blue", "1", "2"), _state("blue", "1", "3"),
-             _state("blue", "1", "2"), _state("blue", "1", "1")],
+            [_state("blue", "1", "1", aborted=True), _state("blue", "1", "2", aborted=True),
+             _state("blue", "1", "3"), _state("blue", "1", "2"), _state("blue", "1", "1")],
             False, None, None, id="two aborts in a row: back to the start",
         ),
         pytest.param(
-            [_state("green", "1", "2"), _state("green", "4", "2"), _state("green", "1", "2"),
-             _state("green", "3", "2"), _state("green", "1", "2"), _state("blue", "1", "2"),
-             _state("blue", "1", "1")],
+            [_state("green", "1", "2", aborted=True), _state("green", "4", "2"),
+             _state("green", "1", "2", aborted=True), _state("green", "3", "2"),
+             _state("green", "1", "2"), _state("blue", "1", "2"), _state("blue", "1", "1")],
             False, "blue", None, id="deploy and abort twice after a promotion",
         ),
     ],

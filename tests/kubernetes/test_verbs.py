@@ -112,8 +112,8 @@ def test_deploy_smoke_tests_the_idle_color(live_cluster: FakeCluster, workloads:
     ]
     deployed = env_file(cluster).read_text()
     assert changed_lines(original, deployed) == [
-        '-    green: {version: "0.1.0"}',
-        '+    green: {version: "1.1.0"}',
+        '-    green: {version: "0.1.0", replicas: ""}',
+        '+    green: {version: "1.1.0", replicas: ""}',
     ]
     assert _block_of(deployed, "1.1.0") == "payments"
     assert cluster.deployed().values["payments"]["green"]["image"]["tag"] == GOOD
@@ -130,7 +130,7 @@ def test_promote_passes_both_analyses(
     cluster.calls.clear()
     config = fast_analysis(tmp_path)
     with backend_for(cluster, forward=True, credentials=workloads.credentials) as backend:
-        runbook.promote(backend, ["payments"], config, console)
+        runbook.promote(backend, ["payments"], config, console, scale_down_delay=-1)
     assert normalized(cluster.calls) == [
         STATUS,
         *read_status(2, 1, forwards=True),
@@ -232,7 +232,10 @@ def test_promoting_every_service_flips_the_one_global_value(cluster: FakeCluster
     before = env_file(cluster).read_text()
     cluster.calls.clear()
     with backend_for(cluster, forward=False) as backend:
-        runbook.promote(backend, list(SERVICES), load_config(), console, skip_analysis=True)
+        runbook.promote(
+            backend, list(SERVICES), load_config(), console,
+            skip_analysis=True, scale_down_delay=-1,
+        )  # fmt: skip
     assert normalized(cluster.calls) == [
         STATUS,
         *read_status(2, 1, forwards=False),
@@ -245,6 +248,122 @@ def test_promoting_every_service_flips_the_one_global_value(cluster: FakeCluster
         "+activeColor: green",
     ]
     assert set(cluster.live_colors().values()) == {"green"}
+
+
+# -- a small idle color, and the old color scaled down after the promotion --------------------
+
+
+def test_deploy_runs_the_idle_color_at_its_preview_size(cluster: FakeCluster):
+    operator_sets(cluster, size__replicas="2")
+    before = env_file(cluster).read_text()
+    with backend_for(cluster, forward=False, credentials=UNUSED_CREDENTIALS) as backend:
+        backend.deploy(["payments"], GOOD, {}, preview_replicas=1)
+        # A preview size at or above the full size is the full size.
+        backend.deploy(["orders"], GOOD, {}, preview_replicas=2)
+    assert changed_lines(before, env_file(cluster).read_text()) == [
+        '-    green: {version: "0.1.0", replicas: ""}',
+        f'+    green: {{version: "{GOOD}", replicas: ""}}',
+        '-    green: {version: "0.1.0", replicas: ""}',
+        f'+    green: {{version: "{GOOD}", replicas: "1"}}',
+    ]
+    green = cluster.deployed().values["payments"]["green"]
+    assert (green["replicas"], green["autoscaling"]["enabled"]) == (1, False)
+
+
+def test_promote_scales_up_first_and_scales_the_old_color_down_after_the_delay(
+    cluster: FakeCluster,
+):
+    operator_sets(cluster, size__replicas="2")
+    operator_sets(cluster, services__payments__green__version=GOOD)
+    operator_sets(cluster, services__payments__green__replicas="1")  # a preview-size deploy
+    before = env_file(cluster).read_text()
+    cluster.calls.clear()
+    with backend_for(cluster, forward=False) as backend:
+        timings = runbook.promote(
+            backend, ["payments"], load_config(), console,
+            skip_analysis=True, scale_down_delay=0.2, ready_timeout=30,
+        )  # fmt: skip
+    assert timings.scale_up_seconds is not None
+    assert normalized(cluster.calls) == [
+        STATUS,
+        *read_status(4, 3, 2, 1, forwards=False),
+        apply(cluster),  # green to full size (helm waits for it)
+        rollout("payments-green"),
+        *read_status(5, forwards=False),  # the release changed: read it again
+        slices("payments-preview"),
+        apply(cluster),  # the switch
+        slices("payments"),
+        *read_status(6, 5, 4, 3, 2, 1, forwards=False),  # after the delay: still promoted?
+        apply(cluster),  # blue to zero
+    ]
+    assert changed_lines(before, env_file(cluster).read_text()) == [
+        '-    activeColor: ""',
+        '-    blue: {version: "0.1.0", replicas: ""}',
+        f'-    green: {{version: "{GOOD}", replicas: "1"}}',
+        '+    activeColor: "green"',
+        '+    blue: {version: "0.1.0", replicas: "0"}',
+        f'+    green: {{version: "{GOOD}", replicas: ""}}',
+    ]
+    assert cluster.deployed().values["payments"]["blue"]["replicas"] == 0
+
+    # After the window: rollback scales blue up first, then switches; the history still
+    # names blue as previous through the size-only revisions.
+    cluster.calls.clear()
+    with backend_for(cluster, forward=False) as backend:
+        assert backend.status()["payments"].colors["blue"].running is False
+        runbook.rollback(backend, ["payments"], console, ready_timeout=30)
+    assert normalized(cluster.calls) == [
+        *read_status(7, 6, 5, 4, 3, 2, 1, forwards=False),
+        STATUS,
+        *read_status(forwards=False),  # the values are read once per backend
+        apply(cluster),  # blue back to full size
+        rollout("payments-blue"),
+        *read_status(8, forwards=False),
+        slices("payments-preview"),
+        apply(cluster),
+        slices("payments"),
+    ]
+    assert cluster.live_colors()["payments"] == "blue"
+    assert env_file(cluster).read_text().count('replicas: "0"') == 0
+
+
+def test_the_scale_down_leaves_a_color_a_deploy_filled_during_the_wait(promoted: FakeCluster):
+    cluster = promoted
+    operator_sets(cluster, services__payments__blue__version="1.2.0")  # deployed into blue
+    cluster.calls.clear()
+    with backend_for(cluster, forward=False) as backend:
+        assert backend.scale_down({"payments": "blue"}) == []
+    assert not any(call[0] == "helmfile" for call in cluster.calls)
+    assert cluster.deployed().values["payments"]["blue"]["replicas"] != 0
+
+
+def test_rollback_to_a_revision_whose_live_color_is_scaled_down_scales_it_up_first(
+    promoted: FakeCluster,
+):
+    """Revision 3 promoted payments green and 4 scaled blue down: `--to-revision 2` (blue live)
+    must bring blue up before helm flips the selector onto it."""
+    cluster = promoted
+    operator_sets(cluster, services__payments__blue__replicas="0")  # revision 4
+    cluster.calls.clear()
+    with backend_for(cluster, forward=False) as backend:
+        result = rollback_to_revision(backend, list(SERVICES), 2, console, ready_timeout=30)
+    calls = normalized(cluster.calls)
+    scale_up = calls.index(apply(cluster))
+    assert calls.index(f"helm rollback platform 2 --wait {NS} --timeout=30s") > scale_up
+    assert [r.description for r in cluster.revisions[-2:]] == ["Upgrade complete", "Rollback to 2"]
+    assert result.live["payments"] == "blue"
+    assert 'blue: {version: "0.1.0", replicas: ""}' in env_file(cluster).read_text()
+
+
+def test_a_rollback_inside_the_window_keeps_the_old_color(promoted: FakeCluster):
+    """The scale-down re-reads the release: a color that is live again stays up."""
+    cluster = promoted
+    with backend_for(cluster, forward=False) as backend:
+        runbook.rollback(backend, ["payments"], console, ready_timeout=30)
+        cluster.calls.clear()
+        assert backend.scale_down({"payments": "blue"}) == []
+    assert not any(call[0] == "helmfile" for call in cluster.calls)
+    assert cluster.deployed().values["payments"]["blue"]["replicas"] != 0
 
 
 # -- rollback: no traffic needed --------------------------------------------------------------
@@ -300,9 +419,11 @@ def test_abort_puts_the_idle_version_back_and_leaves_live_alone(cluster: FakeClu
         HISTORY,
         apply(cluster),
     ]
+    # Old colors scale down after a promotion here (dev's scaleDownDelaySeconds): the
+    # discarded one goes to zero as well.
     assert changed_lines(before, env_file(cluster).read_text()) == [
-        f'-    green: {{version: "{GOOD}"}}',
-        '+    green: {version: "0.1.0"}',
+        f'-    green: {{version: "{GOOD}", replicas: ""}}',
+        '+    green: {version: "0.1.0", replicas: "0"}',
     ]
     assert cluster.deployed().values["payments"]["green"]["image"]["tag"] == "0.1.0"
     assert cluster.live_colors()["payments"] == "blue"
@@ -325,6 +446,7 @@ def test_rollback_to_an_explicit_revision(promoted: FakeCluster):
     assert normalized(cluster.calls) == [
         HISTORY,
         values(2),
+        values(3),  # what runs now: does revision 2's live color need scaling up first?
         f"helm rollback platform 2 --wait {NS} --timeout=30s",
         *(rollout(f"{name}-blue") for name in SERVICES),
         slices(*SERVICES),
@@ -455,6 +577,16 @@ def test_unreachable_prometheus_refuses_before_switching(promoted: FakeCluster):
     assert normalized(promoted.calls)[-2:] == [forward("platform-prometheus-server")] * 2
     assert not any(call[0] == "helmfile" for call in promoted.calls)
     assert env_file(promoted).read_text() == before
+
+
+def test_a_size_edited_and_not_applied_is_drift(promoted: FakeCluster):
+    EnvironmentFile(env_file(promoted)).set({("services", "payments", "blue", "replicas"): "0"})
+    with (
+        backend_for(promoted, forward=False) as backend,
+        pytest.raises(BackendError, match=r'payments blue replicas "0" \(cluster: ""\)'),
+    ):
+        runbook.rollback(backend, ["payments"], console, ready_timeout=30)
+    assert not any(call[0] == "helmfile" for call in promoted.calls)
 
 
 def test_drift_between_file_and_cluster_is_refused(promoted: FakeCluster):

@@ -57,8 +57,16 @@ class Backend(Protocol):
     def status(self) -> dict[str, ServiceView]:
         """Every service, with instance readiness probed now."""
 
-    def deploy(self, services: Sequence[str], version: str, faults: Mapping[str, str]) -> None:
-        """Put ``version`` (with ``faults``) into each service's idle color and start it.
+    def deploy(
+        self,
+        services: Sequence[str],
+        version: str,
+        faults: Mapping[str, str],
+        preview_replicas: int | None = None,
+    ) -> None:
+        """Put ``version`` (with ``faults``) into each service's idle color and start it, with
+        ``preview_replicas`` instances (None: the runtime's own previewReplicas setting, which
+        may be the full size) until :meth:`start` brings it to full size.
 
         Marks the idle color pending; returns without waiting (see :meth:`wait_ready`).
         """
@@ -77,7 +85,8 @@ class Backend(Protocol):
         """Wait until every instance of each ``service: color`` is ready, or raise."""
 
     def start(self, targets: Mapping[str, str]) -> list[str]:
-        """Start colors that were scaled down; returns the services that needed it."""
+        """Bring each color to its full size: from zero after a scale-down, or from its preview
+        size. Returns the services that needed it (then :meth:`wait_ready` before switching)."""
 
     def switch(self, targets: Mapping[str, str], *, rollback: bool) -> float:
         """Route each service's live traffic to ``color`` in one step.
@@ -87,8 +96,17 @@ class Backend(Protocol):
         of the switch until live traffic reached the new colors.
         """
 
-    def schedule_scale_down(self, targets: Mapping[str, str]) -> float | None:
-        """Start the scale-down delay of each old color; returns the delay (None = kept)."""
+    def scale_down_delay(self) -> float | None:
+        """The runtime's scaleDownDelaySeconds; None keeps old colors at full size."""
+
+    def schedule_scale_down(self, targets: Mapping[str, str], delay: float) -> bool:
+        """Scale each old color to zero ``delay`` seconds from now. True: the runtime does it
+        by itself (the local supervisor); False: nothing would, so the caller waits and then
+        calls :meth:`scale_down` (Kubernetes, where platformctl is the only controller)."""
+
+    def scale_down(self, targets: Mapping[str, str]) -> list[str]:
+        """Scale each color to zero now, durably, unless it is live again (a rollback came
+        first); returns the services scaled down."""
 
     def prometheus_url(self) -> str: ...
 

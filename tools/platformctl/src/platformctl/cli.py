@@ -15,7 +15,12 @@ import typer
 from rich.console import Console
 
 from platformctl import output, runbook
-from platformctl.analysis.config import AnalysisConfig, AnalysisConfigError, load_config
+from platformctl.analysis.config import (
+    AnalysisConfig,
+    AnalysisConfigError,
+    load_config,
+    parse_duration,
+)
 from platformctl.backend import Backend, BackendError
 from platformctl.capacity import report as capacity_report
 from platformctl.catalog import (
@@ -126,6 +131,10 @@ def up(
         typer.Option(help="seconds the old color stays up after a promotion; -1 keeps it"),
     ] = None,
     replicas: Annotated[int | None, typer.Option(min=1, max=4, help="instances per color")] = None,
+    preview_replicas: Annotated[
+        int | None,
+        typer.Option(min=1, max=4, help="instances a deploy starts until promote scales it up"),
+    ] = None,
     shutdown_delay: Annotated[
         float | None, typer.Option(help="seconds an instance serves after SIGTERM (not ready)")
     ] = None,
@@ -143,6 +152,7 @@ def up(
             "scrape_interval": scrape_interval,
             "scale_down_delay_seconds": scale_down_delay,
             "replicas": replicas,
+            "preview_replicas": preview_replicas,
             "shutdown_delay_seconds": shutdown_delay,
             "drain_timeout_seconds": drain_timeout,
             "analysis_file": str(analysis.resolve()) if analysis else None,
@@ -215,9 +225,29 @@ def deploy(
         str | None,
         typer.Option(help="rehearse a bad release, e.g. error_rate=0.3,latency_ms=200"),
     ] = None,
+    preview_replicas: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="run the idle color this small until promote scales it up "
+            "(default: the environment's previewReplicas, or `up --preview-replicas`)",
+        ),
+    ] = None,
+    auto_promote_after: Annotated[
+        str | None,
+        typer.Option(
+            help="then promote by itself once the idle color has passed its pre-promotion "
+            "analysis for this long (e.g. 90s, 10m); a failed round leaves it pending",
+        ),
+    ] = None,
+    analysis: Annotated[
+        Path | None, typer.Option(help="analysis config for --auto-promote-after")
+    ] = None,
     environment: EnvironmentOpt = PROCESSES,
+    prometheus_url: PrometheusOpt = None,
 ) -> None:
-    """Start VERSION in the idle color, wait until ready, smoke-test it via the preview port."""
+    """Start VERSION in the idle color, wait until ready, smoke-test it via the preview port;
+    with --auto-promote-after, analyse it for that long and promote it."""
     services = services_or_exit(service)
     # The version becomes an image tag on Kubernetes and a label locally: refuse what no
     # registry would accept (e.g. "../../x") before anything changes, on either backend.
@@ -231,9 +261,22 @@ def deploy(
         faults = parse_faults(fault)
     except FaultSpecError as exc:
         raise fail(str(exc), 2) from None
-    backend = backend_for(environment, forward=True)
+    soak = _auto_promotion(auto_promote_after, analysis, prometheus_url)
+    backend = backend_for(environment, prometheus_url=prometheus_url, forward=True)
+    config = run(lambda: _analysis_config(backend, analysis)) if soak is not None else None
     timeout = _ready_timeout(backend)
-    run(lambda: runbook.deploy(backend, services, version, faults, console, timeout))
+    run(
+        lambda: runbook.deploy(
+            backend, services, version, faults, console, timeout, preview_replicas
+        )
+    )
+    if soak is not None:
+        assert config is not None
+        run(
+            lambda: runbook.auto_promote(
+                backend, services, config, console, soak, ready_timeout=timeout
+            )
+        )
 
 
 @app.command()
@@ -243,14 +286,33 @@ def promote(
         bool, typer.Option(help="switch without pre- and post-promotion analysis")
     ] = False,
     analysis: Annotated[Path | None, typer.Option(help="analysis config file")] = None,
+    scale_down_delay: Annotated[
+        float | None,
+        typer.Option(
+            help="seconds the old color keeps its full size afterwards; -1 keeps it "
+            "(default: the environment's scaleDownDelaySeconds, or `up --scale-down-delay`)"
+        ),
+    ] = None,
     environment: EnvironmentOpt = PROCESSES,
     prometheus_url: PrometheusOpt = None,
 ) -> None:
-    """Analyse the idle color, switch live traffic to it, watch it, roll back if it breaks."""
+    """Analyse the idle color, bring it to full size, switch live traffic to it, watch it, roll
+    back if it breaks; then scale the old color down after the delay."""
     services = services_or_exit(service)
     backend = backend_for(environment, prometheus_url=prometheus_url, forward=True)
     config = run(lambda: _analysis_config(backend, analysis))
-    run(lambda: runbook.promote(backend, services, config, console, skip_analysis=skip_analysis))
+    timeout = _ready_timeout(backend)
+    run(
+        lambda: runbook.promote(
+            backend,
+            services,
+            config,
+            console,
+            skip_analysis=skip_analysis,
+            scale_down_delay=scale_down_delay,
+            ready_timeout=timeout,
+        )
+    )
 
 
 @app.command()
@@ -285,6 +347,23 @@ def rollback(
     from platformctl.kubernetes import rollback_to_revision
 
     run(lambda: rollback_to_revision(backend, services, to_revision, console, timeout))
+
+
+def _auto_promotion(
+    after: str | None, analysis: Path | None, prometheus_url: str | None
+) -> float | None:
+    """deploy's --auto-promote-after in seconds; its companions make no sense without it."""
+    if after is None:
+        if analysis is not None or prometheus_url is not None:
+            raise fail("--analysis and --prometheus-url only apply with --auto-promote-after", 2)
+        return None
+    try:
+        seconds = parse_duration(after)
+    except AnalysisConfigError as exc:
+        raise fail(f"--auto-promote-after: {exc}", 2) from None
+    if seconds <= 0:
+        raise fail("--auto-promote-after must be longer than 0s", 2)
+    return seconds
 
 
 def _ready_timeout(backend: Backend) -> float:

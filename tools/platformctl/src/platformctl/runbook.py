@@ -8,9 +8,11 @@ local processes and a Kubernetes cluster run the same promotion logic and the sa
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from rich.console import Console
@@ -24,6 +26,7 @@ from platformctl.traffic import CheckFailed, Tokens, drive_load, smoke
 
 SMOKE_ATTEMPTS = 8
 SMOKE_RETRY_SECONDS = 0.1
+SCALE_DOWN_PROGRESS_SECONDS = 10.0
 
 
 class RunbookError(Exception):
@@ -42,6 +45,7 @@ class PreconditionError(RunbookError):
 class Timings:
     switch_seconds: float
     total_seconds: float
+    scale_up_seconds: float | None = None  # promote from a preview size: until full and ready
 
 
 def deploy(
@@ -51,6 +55,7 @@ def deploy(
     faults: Mapping[str, str],
     console: Console,
     ready_timeout: float,
+    preview_replicas: int | None = None,
 ) -> None:
     backend.ensure_up()
     views = backend.status()
@@ -58,9 +63,10 @@ def deploy(
     console.print(
         f"deploying {version} to the idle color of {', '.join(services)}"
         + (f" with faults {output.faults(faults)}" if faults else "")
+        + (f", {preview_replicas} preview replicas" if preview_replicas else "")
     )
     started = time.perf_counter()
-    backend.deploy(services, version, faults)
+    backend.deploy(services, version, faults, preview_replicas)
     try:
         backend.wait_ready(targets, ready_timeout)
     except BackendError as exc:
@@ -111,7 +117,15 @@ def promote(
     console: Console,
     *,
     skip_analysis: bool = False,
+    analysed: bool = False,
+    scale_down_delay: float | None = None,
+    ready_timeout: float = 600.0,
 ) -> Timings:
+    """Analyse the idle colors, bring them to full size, switch, analyse again; then the old
+    colors scale down after the delay (``scale_down_delay`` overrides the runtime's; negative
+    keeps them). Where nothing else would scale them down (Kubernetes) this waits out the delay.
+    ``analysed``: the idle colors have just passed the pre-promotion analysis (auto-promotion).
+    """
     backend.ensure_up()
     started = time.perf_counter()
     views = backend.status()
@@ -131,7 +145,7 @@ def promote(
 
     if skip_analysis:
         console.print("[yellow]skipping pre-promotion analysis (--skip-analysis)[/]")
-    else:
+    elif not analysed:
         preview = {name: views[name].preview_url for name in services}
         result = _analyse(
             backend, views, targets, analysis, analysis.pre_promotion, "pre-promotion",
@@ -143,6 +157,7 @@ def promote(
                 f"for {output.failing(result)}; live traffic stays on {output.targets(old)}"
             )
 
+    scaled_up = _full_size(backend, targets, ready_timeout, console)
     switch_seconds = backend.switch(targets, rollback=False)
     console.print(
         f"switched live traffic to {output.targets(targets)} in {switch_seconds * 1000:.0f} ms"
@@ -162,14 +177,115 @@ def promote(
                 f"in {back * 1000:.0f} ms"
             )
 
-    delay = backend.schedule_scale_down(old)
+    delay = backend.scale_down_delay() if scale_down_delay is None else scale_down_delay
+    delay = None if delay is None or delay < 0 else delay
+    by_itself = delay is None or backend.schedule_scale_down(old, delay)
     kept = "kept running" if delay is None else f"scaled down in {delay:g}s"
     total = time.perf_counter() - started
     console.print(
-        f"promoted {output.targets(targets)} in {total:.1f}s; "
-        f"old colors {output.targets(old)} {kept} (instant rollback until then)"
+        f"promoted {output.targets(targets)} in {total:.1f}s"
+        + (f" (full size after {scaled_up:.1f}s)" if scaled_up is not None else "")
+        + f"; old colors {output.targets(old)} {kept} (instant rollback until then)"
     )
-    return Timings(switch_seconds, total)
+    if not by_itself:
+        assert delay is not None
+        _scale_down_after(backend, old, delay, console)
+    return Timings(switch_seconds, total, scaled_up)
+
+
+def auto_promote(
+    backend: Backend,
+    services: Sequence[str],
+    analysis: AnalysisConfig,
+    console: Console,
+    after: float,
+    **promotion: Any,
+) -> Timings:
+    """``deploy --auto-promote-after``: run the pre-promotion analysis round after round until
+    the idle colors have passed it for ``after`` seconds, then promote them (the switch, the
+    post-promotion analysis and its automatic rollback as `promote` does them). A round that
+    fails or is inconclusive stops it: nothing switches, the idle colors stay pending for a
+    person to promote or abort."""
+    backend.ensure_up()
+    views = backend.status()
+    targets = {name: views[name].idle for name in services}
+    preview = {name: views[name].preview_url for name in services}
+    live = output.targets({name: views[name].live for name in services})
+    console.print(
+        f"auto-promotion of {output.targets(targets)} once it has passed its analysis for "
+        f"{after:g}s"
+    )
+    started = time.monotonic()
+    # Each round lasts the phase's length; a few more cover the time between rounds.
+    rounds = math.ceil(after / max(analysis.pre_promotion.duration, 1.0)) + 2
+    for round_number in range(1, rounds + 1):
+        result = _analyse(
+            backend, views, targets, analysis, analysis.pre_promotion,
+            f"pre-promotion (round {round_number})", preview, console,
+        )  # fmt: skip
+        if result.verdict is not Verdict.successful:
+            raise RunbookError(
+                f"not promoted: pre-promotion analysis round {round_number} "
+                f"{result.verdict.value.lower()} for {output.failing(result)}; live traffic "
+                f"stays on {live}, and {output.targets(targets)} stays pending "
+                "(`platformctl promote` or `platformctl abort`)"
+            )
+        passed = time.monotonic() - started
+        if passed >= after:
+            console.print(f"passed its analysis for {passed:.0f}s: promoting")
+            return promote(backend, services, analysis, console, analysed=True, **promotion)
+        console.print(f"passed its analysis for {passed:.0f}s of {after:g}s")
+    raise RunbookError(f"not promoted: {rounds} analysis rounds did not add up to {after:g}s")
+
+
+def _full_size(
+    backend: Backend, targets: Mapping[str, str], timeout: float, console: Console
+) -> float | None:
+    """Scale colors running a preview size (or none) to full size and wait for them; returns
+    the seconds it took, None when they were full already."""
+    started = time.perf_counter()
+    scaled = backend.start(targets)
+    if not scaled:
+        return None
+    console.print(f"scaling {output.targets({n: targets[n] for n in scaled})} to full size")
+    try:
+        backend.wait_ready(targets, timeout)
+    except BackendError as exc:
+        raise RunbookError(f"promotion stopped before the switch: {exc}") from None
+    return time.perf_counter() - started
+
+
+def _scale_down_after(
+    backend: Backend, old: Mapping[str, str], delay: float, console: Console
+) -> None:
+    """Wait out the scale-down delay in the foreground, then scale the old colors down. An
+    interrupt leaves them at full size (and says so); a rollback in between keeps them."""
+    console.print(
+        f"waiting {delay:g}s before scaling {output.targets(old)} to zero "
+        "(Ctrl-C keeps them at full size)"
+    )
+    deadline = time.monotonic() + delay
+    try:
+        while (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(left, SCALE_DOWN_PROGRESS_SECONDS))
+            if left > SCALE_DOWN_PROGRESS_SECONDS:
+                console.print(f"  scale-down in {deadline - time.monotonic():.0f}s")
+    except KeyboardInterrupt:
+        raise RunbookError(
+            f"interrupted: {output.targets(old)} stay at full size; "
+            "`platformctl rollback` is still instant"
+        ) from None
+    try:
+        scaled = backend.scale_down(old)
+    except BackendError as exc:
+        raise RunbookError(
+            f"promoted; the old colors {output.targets(old)} still run at full size: {exc}"
+        ) from None
+    kept = sorted(set(old) - set(scaled))
+    console.print(
+        f"scaled {output.targets({n: old[n] for n in scaled}) or 'nothing'} to zero"
+        + (f"; kept {', '.join(kept)} (live again)" if kept else "")
+    )
 
 
 def _analyse(

@@ -35,6 +35,7 @@ from platformctl.kubernetes.envfile import (
     EnvironmentFileError,
     KeyPath,
     active_color_path,
+    replicas_path,
     version_path,
 )
 from platformctl.kubernetes.environment import Environment
@@ -209,7 +210,7 @@ class KubernetesBackend:
                 mine = [e for e in pods.values() if cluster.pod_color(name, e.pod) == color]
                 colors[color] = ColorView(
                     version=release.versions[color],
-                    running=True,  # the chart runs both colors; nothing scales one to zero
+                    running=not release.scaled_down(color),
                     ready=sum(1 for e in mine if e.ready),
                     instances=len(mine),
                     pending=history.pending and color != live[name],
@@ -297,7 +298,13 @@ class KubernetesBackend:
 
     # -- changing ----------------------------------------------------------------------------
 
-    def deploy(self, services: Sequence[str], version: str, faults: Mapping[str, str]) -> None:
+    def deploy(
+        self,
+        services: Sequence[str],
+        version: str,
+        faults: Mapping[str, str],
+        preview_replicas: int | None = None,
+    ) -> None:
         if faults:
             raise BackendError(
                 "--fault rehearses a bad release on the local processes only (-e processes); "
@@ -308,7 +315,14 @@ class KubernetesBackend:
             raise BackendError(f"{version!r} is not an image tag")
         self.credentials()  # the smoke checks need them: fail before changing anything
         running = self._in_step_with_file()
-        changes = {version_path(name, running[name].idle): version for name in services}
+        # The idle color's size goes with the deploy: a preview size, or full again after a
+        # scale-down.
+        preview = preview_replicas or self.environment.preview_replicas
+        small = preview is not None and preview < self.environment.size.floor
+        changes = {}
+        for name in services:
+            changes[version_path(name, running[name].idle)] = version
+            changes[replicas_path(name, running[name].idle)] = str(preview) if small else ""
         self._undo_deploy = self._write(changes)
         idle = {name: running[name].idle for name in services}
         self._apply_or_restore(
@@ -321,12 +335,7 @@ class KubernetesBackend:
                 else None
             ),
         )
-        self._running = {
-            name: ServiceRelease(release.live, {**release.versions, release.idle: version})
-            if name in services
-            else release
-            for name, release in running.items()
-        }
+        self._running = None  # versions and sizes changed: read them back when needed
 
     def abandon(self, services: Sequence[str]) -> None:
         restore = {path: old for path, old in self._undo_deploy.items() if path[1] in services}
@@ -348,10 +357,15 @@ class KubernetesBackend:
             if restores is None:
                 raise BackendError(f"{name}: the release history shows no deploy to abort")
             restored[name] = restores
-        changes = {version_path(name, running[name].idle): v for name, v in restored.items()}
+        # The discarded color goes to zero: nothing runs that nobody asked for, and the zero is
+        # what the release history reads as an abort (release.judge).
+        changes = {}
+        for name, version in restored.items():
+            changes[version_path(name, running[name].idle)] = version
+            changes[replicas_path(name, running[name].idle)] = "0"
         self._apply_or_restore(self._write(changes), "abort")
         self._running = None
-        return {name: f"back at {version}" for name, version in restored.items()}
+        return {name: f"back at {version}, scaled to zero" for name, version in restored.items()}
 
     def wait_ready(self, targets: Mapping[str, str], timeout: float) -> None:
         for name, color in targets.items():
@@ -367,7 +381,36 @@ class KubernetesBackend:
         self._forwards.restart(_both_services(targets), strict=True)
 
     def start(self, targets: Mapping[str, str]) -> list[str]:
-        return []  # both colors always run: the chart never scales the old one to zero
+        self._in_step_with_file()
+        sizes = self.file.state().services
+        below = [name for name, color in targets.items() if sizes[name].replicas[color] != ""]
+        if below:
+            changes = {replicas_path(name, targets[name]): "" for name in below}
+            # helmfile (helm --wait) returns once the new pods are ready.
+            self._apply_or_restore(self._write(changes), "scaling up")
+            self._running = None
+            if self.environment.size.autoscaling:
+                self._await_autoscaled({name: targets[name] for name in below})
+        return below
+
+    def _await_autoscaled(self, targets: Mapping[str, str]) -> None:
+        """An autoscaled color back at "": the chart leaves `replicas` to the HPA, so the
+        Deployment restarts at 1 and helm's wait is over before the HPA has raised it to its
+        minimum. Wait for that too (wait_ready then waits for the pods)."""
+        floor = self.environment.size.floor
+        deadline = time.monotonic() + self.timeouts.apply
+        for name, color in targets.items():
+            deployment = cluster.deployment(name, color)
+            while True:
+                spec = self._json(self.kubectl("get", "deployment", deployment, "--output", "json"))
+                if int((spec.get("spec") or {}).get("replicas") or 0) >= floor:
+                    break
+                if time.monotonic() > deadline:
+                    raise BackendError(
+                        f"{deployment}: its HPA did not raise it to {floor} replicas within "
+                        f"{self.timeouts.apply:.0f}s"
+                    )
+                time.sleep(self.timeouts.poll)
 
     def switch(self, targets: Mapping[str, str], *, rollback: bool) -> float:
         running = self._in_step_with_file()
@@ -393,8 +436,28 @@ class KubernetesBackend:
         self._forwards.restart(_both_services(targets), strict=False)
         return time.perf_counter() - started
 
-    def schedule_scale_down(self, targets: Mapping[str, str]) -> float | None:
-        return None  # kept running: rollback stays instant
+    def scale_down_delay(self) -> float | None:
+        return self.environment.scale_down_delay
+
+    def schedule_scale_down(self, targets: Mapping[str, str], delay: float) -> bool:
+        return False  # nothing in the cluster would: the caller waits, then calls scale_down
+
+    def scale_down(self, targets: Mapping[str, str]) -> list[str]:
+        # Re-read: another platformctl may have changed the release meanwhile. A color that a
+        # rollback made live again, or that a deploy filled with a new release, stays.
+        self.forget_running()
+        views = self.status()
+        self._in_step_with_file()
+        down = [
+            name
+            for name, color in targets.items()
+            if views[name].live != color and not views[name].colors[color].pending
+        ]
+        if down:
+            changes = {replicas_path(name, targets[name]): "0" for name in down}
+            self._apply_or_restore(self._write(changes), "scale-down")
+            self._running = None
+        return down
 
     def await_live(self, targets: Mapping[str, str]) -> None:
         """Return once each live Service's endpoints are only ``color``'s pods, all ready."""
@@ -453,6 +516,11 @@ class KubernetesBackend:
                     drift.append(
                         f"{name} {color} {entry.versions[color]} "
                         f"(cluster: {release.versions[color]})"
+                    )
+                runs = self.environment.size.entry(release.replicas.get(color))
+                if entry.replicas[color] != runs:
+                    drift.append(
+                        f'{name} {color} replicas "{entry.replicas[color]}" (cluster: "{runs}")'
                     )
         if drift:
             raise BackendError(

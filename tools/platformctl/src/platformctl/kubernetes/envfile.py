@@ -28,10 +28,12 @@ class EnvironmentFileError(ValueError):
 
 @dataclass(frozen=True)
 class ServiceEntry:
-    """One service in the file: its own live color ("" follows the global one), its versions."""
+    """One service in the file: its own live color ("" follows the global one), its versions,
+    and each color's own replicas ("" follows the environment's size)."""
 
     active_color: str
     versions: Mapping[str, str]  # color -> version (the image tag)
+    replicas: Mapping[str, str]  # color -> "" | "0" (scaled down) | a preview size
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,10 @@ def active_color_path(service: str | None = None) -> KeyPath:
 
 def version_path(service: str, color: str) -> KeyPath:
     return ("services", service, color, "version")
+
+
+def replicas_path(service: str, color: str) -> KeyPath:
+    return ("services", service, color, "replicas")
 
 
 class EnvironmentFile:
@@ -70,6 +76,7 @@ class EnvironmentFile:
                     name: ServiceEntry(
                         active_color=str(spec.get("activeColor") or ""),
                         versions={color: str(spec[color]["version"]) for color in COLORS},
+                        replicas={color: _text(spec[color].get("replicas")) for color in COLORS},
                     )
                     for name, spec in data["services"].items()
                 },
@@ -92,6 +99,11 @@ class EnvironmentFile:
             tmp.write_text(text)
             os.replace(tmp, self.path)
         return old_values
+
+
+def _text(value: Any) -> str:
+    """An optional scalar as the string platformctl writes ("" when absent or null)."""
+    return "" if value is None else str(value)
 
 
 def replace_scalar(text: str, path: Sequence[str], value: str) -> str:

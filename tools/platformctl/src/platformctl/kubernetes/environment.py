@@ -18,6 +18,26 @@ from platformctl.backend import BackendError
 
 
 @dataclass(frozen=True)
+class Size:
+    """The environment's `size`: what a color whose `replicas` entry is "" runs."""
+
+    replicas: int
+    autoscaling: bool = False
+    min_replicas: int = 1
+
+    def entry(self, fixed: int | None) -> str:
+        """The `replicas` entry a color's chart values stand for (None: autoscaled)."""
+        if fixed is None or (not self.autoscaling and fixed == self.replicas):
+            return ""
+        return str(fixed)
+
+    @property
+    def floor(self) -> int:
+        """The pods a full-size color has at least (the HPA's minimum when autoscaled)."""
+        return self.min_replicas if self.autoscaling else self.replicas
+
+
+@dataclass(frozen=True)
 class Environment:
     name: str
     repo: Path  # holds helmfile.yaml and environments/
@@ -27,6 +47,10 @@ class Environment:
     # From the environment's values (`platformctl:` in environments/common.yaml).
     prometheus_url: str | None = None
     helmfile_flags: tuple[str, ...] = ()
+    # Argo Rollouts' scaleDownDelaySeconds (None: the old color keeps its full size).
+    scale_down_delay: float | None = 30.0
+    preview_replicas: int | None = None  # Argo's previewReplicaCount (None: full size)
+    size: Size = Size(replicas=1)
 
     @property
     def helmfile(self) -> Path:
@@ -73,7 +97,43 @@ def load_environment(name: str, repo: Path) -> Environment:
         kube_context=spec.get("kubeContext"),
         prometheus_url=settings.get("prometheusUrl") or None,
         helmfile_flags=tuple(str(flag) for flag in settings.get("helmfileFlags") or ()),
+        scale_down_delay=_delay(settings.get("scaleDownDelaySeconds", 30), name),
+        preview_replicas=_count(settings.get("previewReplicas"), "previewReplicas", name),
+        size=_size(values.get("size") or {}),
     )
+
+
+def _size(raw: Mapping[str, Any]) -> Size:
+    autoscaling = raw.get("autoscaling") or {}
+    return Size(
+        replicas=int(raw.get("replicas", 1)),
+        autoscaling=bool(autoscaling.get("enabled", False)),
+        min_replicas=int(autoscaling.get("minReplicas", 1)),
+    )
+
+
+def _delay(value: Any, environment: str) -> float | None:
+    seconds = _number(value, "scaleDownDelaySeconds", environment)
+    return None if seconds is None or seconds < 0 else seconds
+
+
+def _count(value: Any, key: str, environment: str) -> int | None:
+    number = _number(value, key, environment)
+    if number is None:
+        return None
+    if number != int(number) or number < 1:
+        raise BackendError(f"environment {environment}: platformctl.{key} must be 1 or more")
+    return int(number)
+
+
+def _number(value: Any, key: str, environment: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise BackendError(
+            f"environment {environment}: platformctl.{key} must be a number, not {value!r}"
+        )
+    return float(value)
 
 
 def _section(documents: list[dict[str, Any]], key: str, path: Path) -> Any:

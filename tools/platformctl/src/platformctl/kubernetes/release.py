@@ -8,14 +8,16 @@ its distinct states (live color and both versions), newest first:
 - the last change wrote a new version into the idle color: the idle color is pending;
 - the last change flipped the live color: the old color is previous, unless that flip undid
   the one before it (a rollback), so a second rollback never flips back onto the bad release;
-- the last changes put back an earlier state by idle-version changes only (aborts): the state
-  means what it meant then, as if the deploys in between never happened.
+- the last changes put back an earlier state by idle-version changes only, and left the idle
+  color at zero replicas (an abort): the state means what it meant then, as if the deploys in
+  between never happened, and nothing is pending. The zero is what tells an abort from a
+  re-deploy of the same version, whose values look the same otherwise.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from platformctl.catalog import COLORS, other_color
@@ -43,10 +45,16 @@ class Revision:
 
 @dataclass(frozen=True)
 class ServiceRelease:
-    """One service as a revision's values have it."""
+    """One service as a revision's values have it. Sizes are not part of its state: scaling a
+    color up or down changes neither what is pending nor what a rollback returns to."""
 
     live: str
     versions: Mapping[str, str]
+    # color -> fixed replicas; None: autoscaled, or not known from these values
+    replicas: Mapping[str, int | None] = field(default_factory=dict, compare=False)
+
+    def scaled_down(self, color: str) -> bool:
+        return self.replicas.get(color) == 0
 
     @property
     def idle(self) -> str:
@@ -61,14 +69,22 @@ def service_releases(
     releases = {}
     for name in services:
         spec = values.get(name) or {}
+        colors = {color: spec.get(color) or {} for color in COLORS}
         releases[name] = ServiceRelease(
             live=spec.get("activeColor") or default,
             versions={
-                color: str(((spec.get(color) or {}).get("image") or {}).get("tag", ""))
-                for color in COLORS
+                color: str((own.get("image") or {}).get("tag", "")) for color, own in colors.items()
             },
+            replicas={color: _fixed_replicas(own) for color, own in colors.items()},
         )
     return releases
+
+
+def _fixed_replicas(color_values: Mapping[str, Any]) -> int | None:
+    if (color_values.get("autoscaling") or {}).get("enabled"):
+        return None
+    replicas = color_values.get("replicas")
+    return None if replicas is None else int(replicas)
 
 
 @dataclass(frozen=True)
@@ -84,18 +100,21 @@ def judge(states: Sequence[ServiceRelease], *, complete: bool) -> Lineage | None
     if len(states) < 2:
         return Lineage(pending=False, previous=None) if complete else None
     now, before = states[0], states[1]
-    for k in range(1, len(states)):
-        if states[k].live != now.live:
-            break
-        if k >= 2 and states[k] == now:
-            # Back to an earlier state through idle-version changes only (aborts): the deploys
-            # in between never happened.
-            return judge(states[k:], complete=complete)
-    else:
-        if not complete:
-            return None  # an older state may be the one an abort went back to
+    if now.scaled_down(now.idle):
+        # Where `abort` leaves an idle color: at zero, back at an earlier state through
+        # idle-version changes only. The deploys in between never happened, and nothing is
+        # pending. (A re-deploy of an aborted version runs pods, so it never matches here.)
+        for k in range(1, len(states)):
+            if states[k].live != now.live:
+                break
+            if k >= 2 and states[k] == now:
+                earlier = judge(states[k:], complete=complete)
+                return None if earlier is None else replace(earlier, pending=False, restores=None)
+        else:
+            if not complete:
+                return None  # an older state may be the one an abort went back to
     if now.live == before.live:
-        if now.versions[now.idle] != before.versions[now.idle]:
+        if now.versions[now.idle] != before.versions[now.idle] and not now.scaled_down(now.idle):
             return Lineage(pending=True, previous=None, restores=before.versions[now.idle])
         return Lineage(pending=False, previous=None)
     if len(states) < 3 and not complete:

@@ -18,7 +18,12 @@ from platformctl.backend import BackendError
 from platformctl.catalog import COLORS, SERVICES
 from platformctl.kubernetes.backend import KubernetesBackend
 from platformctl.kubernetes.commands import CommandError
-from platformctl.kubernetes.envfile import KeyPath, active_color_path, version_path
+from platformctl.kubernetes.envfile import (
+    KeyPath,
+    active_color_path,
+    replicas_path,
+    version_path,
+)
 from platformctl.kubernetes.release import APPLIED, service_releases
 from platformctl.runbook import PreconditionError, RunbookError
 
@@ -64,6 +69,9 @@ def rollback_to_revision(
         )
     values = backend.values(revision)
     releases = service_releases(values, SERVICES)
+    live = {name: r.live for name, r in releases.items()}
+    if current is not None:
+        _scale_up_first(backend, current.number, live, ready_timeout, console)
     console.print(
         f"rolling back {backend.environment.release} to revision {revision} "
         f"({target.updated}, {target.description or 'no description'}): "
@@ -75,7 +83,6 @@ def rollback_to_revision(
     except CommandError as exc:
         raise RunbookError(f"helm rollback to revision {revision} failed: {exc}") from None
     backend.forget_running()
-    live = {name: r.live for name, r in releases.items()}
     try:
         backend.wait_ready(live, ready_timeout)
         backend.await_live(live)
@@ -88,6 +95,14 @@ def rollback_to_revision(
         **{active_color_path(name): own[name] for name in SERVICES},
         **{
             version_path(name, color): releases[name].versions[color]
+            for name in SERVICES
+            for color in COLORS
+        },
+        # The size each color runs at revision N: "" (the environment's), a preview size, "0".
+        **{
+            replicas_path(name, color): backend.environment.size.entry(
+                releases[name].replicas.get(color)
+            )
             for name in SERVICES
             for color in COLORS
         },
@@ -110,3 +125,30 @@ def rollback_to_revision(
         file_changes=changed,
         seconds=seconds,
     )
+
+
+def _scale_up_first(
+    backend: KubernetesBackend,
+    deployed: int,
+    live: dict[str, str],
+    timeout: float,
+    console: Console,
+) -> None:
+    """Revision N makes colors live that may run below full size now (scaled to zero after
+    their promotion, or a preview size): helm would flip the selectors while their pods start.
+    Bring them to full size first, so the rollback itself is only the switch."""
+    running = service_releases(backend.values(deployed), SERVICES)
+    size = backend.environment.size
+    cold = {
+        name: color
+        for name, color in live.items()
+        if size.entry(running[name].replicas.get(color)) != ""
+    }
+    if not cold:
+        return
+    console.print(f"scaling {', '.join(f'{n} {c}' for n, c in cold.items())} up first")
+    try:
+        backend.start(cold)
+        backend.wait_ready(cold, timeout)
+    except BackendError as exc:
+        raise RunbookError(f"not rolling back: scaling the colors up failed: {exc}") from None

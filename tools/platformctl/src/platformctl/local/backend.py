@@ -93,8 +93,15 @@ class LocalBackend:
 
     # -- changing ----------------------------------------------------------------------------
 
-    def deploy(self, services: Sequence[str], version: str, faults: Mapping[str, str]) -> None:
+    def deploy(
+        self,
+        services: Sequence[str],
+        version: str,
+        faults: Mapping[str, str],
+        preview_replicas: int | None = None,
+    ) -> None:
         with self.store.transaction() as state:
+            size = preview_replicas or state.runtime.preview_replicas
             for name in services:
                 service = state.services[name]
                 idle = service.colors[service.idle]
@@ -103,6 +110,7 @@ class LocalBackend:
                 idle.running = True
                 idle.pending = True
                 idle.scale_down_at = None
+                idle.replicas = size if size and size < state.runtime.replicas else None
                 idle.generation += 1
                 # The color now holds a new release: rolling back "to" it would be a surprise.
                 if service.previous == service.idle:
@@ -132,6 +140,10 @@ class LocalBackend:
                 if not color_state.running:
                     color_state.running = True
                     color_state.generation += 1
+                    color_state.replicas = None
+                    started.append(name)
+                elif color_state.replicas is not None:
+                    color_state.replicas = None  # the supervisor adds the missing instances
                     started.append(name)
         self._wake_supervisor()
         return started
@@ -146,7 +158,7 @@ class LocalBackend:
                 instances = color_state.current_instances()
                 if not color_state.running:
                     raise BackendError(f"{name} {color} was stopped while waiting for it")
-                wanted = state.runtime.replicas
+                wanted = color_state.wanted(state.runtime)
                 ports = [i.port for i in instances if i.pid]
                 if len(ports) == wanted and all(_probe_ready(ports).values()):
                     del waiting[name]
@@ -175,15 +187,28 @@ class LocalBackend:
         self._wait_routed(stable, targets, timeout=10)
         return time.perf_counter() - started
 
-    def schedule_scale_down(self, targets: Mapping[str, str]) -> float | None:
+    def scale_down_delay(self) -> float | None:
+        runtime = self.load().runtime
+        return None if runtime.keep_old_color else runtime.scale_down_delay_seconds
+
+    def schedule_scale_down(self, targets: Mapping[str, str], delay: float) -> bool:
         with self.store.transaction() as state:
-            delay = state.runtime.scale_down_delay_seconds
-            if state.runtime.keep_old_color:
-                return None
             for name, color in targets.items():
                 state.services[name].colors[color].scale_down_at = time.time() + delay
         self._wake_supervisor()
-        return delay
+        return True  # the supervisor stops each color at its scale_down_at
+
+    def scale_down(self, targets: Mapping[str, str]) -> list[str]:
+        scaled = []
+        with self.store.transaction() as state:
+            for name, color in targets.items():
+                service = state.services[name]
+                if service.active != color:
+                    service.colors[color].running = False
+                    service.colors[color].scale_down_at = None
+                    scaled.append(name)
+        self._wake_supervisor()
+        return scaled
 
     # -- helpers -------------------------------------------------------------------------------
 

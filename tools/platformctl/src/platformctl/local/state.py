@@ -47,6 +47,9 @@ class RuntimeSettings:
     # successful promotion, for an instant rollback. Negative keeps it up for good.
     scale_down_delay_seconds: float = 30.0
     replicas: int = 1
+    # Argo Rollouts' previewReplicaCount: a deploy starts the idle color with this many
+    # instances, and promote brings it to `replicas` first. None: full size from the start.
+    preview_replicas: int | None = None
     # Passed to every instance: readiness turns 503 at SIGTERM, serving goes on this long,
     # then uvicorn drains for at most drain_timeout_seconds.
     shutdown_delay_seconds: float = 1.0
@@ -78,10 +81,15 @@ class ColorState:
     generation: int = 0  # bumped by every deploy, so the supervisor replaces the processes
     pending: bool = False  # deployed and smoke-tested, not promoted yet
     scale_down_at: float | None = None  # epoch seconds; the supervisor stops the color then
+    replicas: int | None = None  # desired instances while below full size (None: full)
     instances: list[Instance] = field(default_factory=list)  # observed
 
     def current_instances(self) -> list[Instance]:
         return [i for i in self.instances if i.generation == self.generation]
+
+    def wanted(self, runtime: RuntimeSettings) -> int:
+        """How many instances the color should run while running."""
+        return runtime.replicas if self.replicas is None else min(self.replicas, runtime.replicas)
 
 
 @dataclass

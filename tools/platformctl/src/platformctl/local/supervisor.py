@@ -170,7 +170,7 @@ class Supervisor:
             for process in current:
                 self._restart_if_crashed(process)
                 process.restore_priority()
-            for _ in range(state.runtime.replicas - len(current)):
+            for _ in range(color_state.wanted(state.runtime) - len(current)):
                 process = self._new_instance(state, service, color, free_port())
                 process.start()
                 current.append(process)
