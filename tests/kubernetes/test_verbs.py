@@ -366,6 +366,19 @@ def test_a_rollback_inside_the_window_keeps_the_old_color(promoted: FakeCluster)
     assert cluster.deployed().values["payments"]["blue"]["replicas"] != 0
 
 
+def test_canary_steps_are_refused_on_kubernetes_before_anything_changes(cluster: FakeCluster):
+    operator_sets(cluster, services__payments__green__version=GOOD)
+    before = env_file(cluster).read_text()
+    cluster.calls.clear()
+    with (
+        backend_for(cluster, forward=False) as backend,
+        pytest.raises(BackendError, match="canary steps run on the local processes only"),
+    ):
+        runbook.canary(backend, ["payments"], [10, 100], load_config(), console)
+    assert not any(call[0] == "helmfile" for call in cluster.calls)
+    assert env_file(cluster).read_text() == before
+
+
 # -- rollback: no traffic needed --------------------------------------------------------------
 
 

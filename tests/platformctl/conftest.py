@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 
@@ -122,6 +123,12 @@ class Platform:
                 return
             time.sleep(0.25)
         raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def served_by(platform: Platform, service: str) -> str:
+    """The color the proxy's live port answers from now (its response header)."""
+    response = httpx.get(platform.url(service) + "/readyz", timeout=5)
+    return response.headers["X-Platform-Color"]
 
 
 def start_platform(home: Path, *extra: str, analysis: Path | None = None) -> Iterator[Platform]:

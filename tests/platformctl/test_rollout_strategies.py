@@ -5,7 +5,9 @@ tests/cluster/rollout_strategies.py):
   promote brings it to full size before switching, the old color scales to zero after the
   delay, and a rollback after that window starts it again before switching back; 0 failed;
 - auto-promotion: `deploy --auto-promote-after` promotes a color that passed its analysis for
-  that long, and never one that failed it."""
+  that long, and never one that failed it;
+- canary by steps, under k6: 10, 25, 50 % of live traffic through the proxy's split upstreams
+  with 0 failed, and a canary with 30 % errors caught at its first step."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.platformctl.conftest import K6Run, Platform, start_platform
+from tests.platformctl.conftest import K6Run, Platform, served_by, start_platform
 
 REPLICAS, PREVIEW_REPLICAS = 2, 1
 SCALE_DOWN_DELAY = 3  # seconds
@@ -123,3 +125,64 @@ def test_auto_promotion_refuses_a_bad_duration(platform: Platform) -> None:
     assert [(c["version"], c["pending"]) for c in after["colors"].values()] == [
         (c["version"], c["pending"]) for c in before["colors"].values()
     ]
+
+
+@pytest.mark.timeout(180)
+def test_canary_steps_under_load_with_zero_failed(platform: Platform) -> None:
+    load = K6Run(platform, "canary", RATE, "40s", reuse=True)
+    time.sleep(3)
+    deployed = platform.cli("deploy", "payments", "--version", "1.3.0")
+    assert deployed.returncode == 0, deployed.stderr
+    canary = platform.cli("canary", "payments", "--steps", "10,25,50,100", timeout=150)
+    assert canary.returncode == 0, canary.stderr
+    for step in (10, 25, 50):
+        assert f"canary step {step}%: payments green takes {step}% of live traffic" in canary.stdout
+    assert "canary passed every step: promoting payments green" in canary.stdout
+    assert platform.live()["payments"] == ("green", "1.3.0")
+    result = load.wait(timeout=100)
+    print("canary, local:", json.dumps(result.figures()))
+    assert result.exit_code == 0, result.output
+    assert result.figures()["failed"] == 0
+
+
+@pytest.mark.timeout(180)
+def test_a_faulty_canary_is_caught_at_the_first_step(platform: Platform) -> None:
+    load = K6Run(platform, "faulty-canary", RATE, "25s", reuse=True)
+    time.sleep(3)
+    deployed = platform.cli("deploy", "orders", "--version", "1.4.0", "--fault", "error_rate=0.3")
+    assert deployed.returncode == 0, deployed.stderr
+    canary = platform.cli("canary", "orders", "--steps", "10,50,100")
+    assert canary.returncode == 1
+    assert "canary stopped at step 10%: analysis failed for orders green" in canary.stderr
+    assert "canary step 50%" not in canary.stdout
+    assert platform.live()["orders"] == ("blue", "1.0.0")
+    assert served_by(platform, "orders") == "blue"  # all of it back on blue, not split
+    result = load.wait(timeout=60)
+    figures = result.figures()
+    print("faulty canary, local:", json.dumps(figures))
+    # Only the canary's tenth of orders traffic during one step saw the 30 % errors.
+    assert figures["failed"] < 0.01 * figures["requests"]
+
+
+def test_canary_steps_are_checked_before_anything_changes(platform: Platform) -> None:
+    for steps in ("10,5,100", "10,50", "0,100", "ten"):
+        refused = platform.cli("canary", "auth", "--steps", steps)
+        assert refused.returncode == 2, steps
+        assert "--steps" in refused.stderr
+
+
+def test_split_slots_weigh_the_canary_in_five_percent_steps() -> None:
+    from platformctl.local import caddy
+    from platformctl.local.state import Instance, PlatformState, Ports, RuntimeSettings
+
+    state = PlatformState.initial(Ports(), RuntimeSettings(replicas=2))
+    service = state.services["orders"]
+    for port, color in ((1, "blue"), (2, "blue"), (3, "green")):
+        service.colors[color].instances.append(Instance(port=port))
+    for weight, canary in ((10, 2), (25, 5), (50, 10), (1, 1), (99, 19)):
+        service.canary_weight = weight
+        slots = caddy.split_slots(state, "orders")
+        assert slots.count("127.0.0.1:3") == canary, weight
+        assert {slots.count("127.0.0.1:1"), slots.count("127.0.0.1:2")} <= {
+            (20 - canary) // 2, (20 - canary + 1) // 2
+        }  # fmt: skip

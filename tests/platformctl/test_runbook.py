@@ -7,10 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.platformctl.conftest import Platform, analysis_file, start_platform
+from tests.platformctl.conftest import Platform, analysis_file, served_by, start_platform
 
 SCALE_DOWN_DELAY = 6  # seconds: outlasts three CLI calls, short enough to watch blue scale down
 
@@ -35,11 +34,6 @@ def desired(platform: Platform) -> dict[str, Any]:
         }
         for name, view in platform.status()["services"].items()
     }
-
-
-def served_by(platform: Platform, service: str) -> str:
-    response = httpx.get(platform.url(service) + "/readyz", timeout=5)
-    return response.headers["X-Platform-Color"]
 
 
 def one_error_line(result: Any) -> str:

@@ -42,6 +42,7 @@ class ServiceView:
     colors: Mapping[str, ColorView]
     live_url: str
     preview_url: str
+    canary_weight: int | None = None  # a canary step: percent of live traffic on the idle color
 
     @property
     def idle(self) -> str:
@@ -98,6 +99,11 @@ class Backend(Protocol):
 
     def scale_down_delay(self) -> float | None:
         """The runtime's scaleDownDelaySeconds; None keeps old colors at full size."""
+
+    def set_weight(self, targets: Mapping[str, str], percent: int) -> float:
+        """A canary step: send ``percent`` of each service's live traffic to ``color`` (the
+        idle one), the rest to the active color; 0 sends it all back. Returns the seconds until
+        live traffic was split so."""
 
     def schedule_scale_down(self, targets: Mapping[str, str], delay: float) -> bool:
         """Scale each old color to zero ``delay`` seconds from now. True: the runtime does it

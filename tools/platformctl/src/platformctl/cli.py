@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -313,6 +314,53 @@ def promote(
             ready_timeout=timeout,
         )
     )
+
+
+@app.command()
+def canary(
+    service: ServiceArg,
+    steps: Annotated[
+        str, typer.Option(help="percent of live traffic per step, rising, the last 100")
+    ] = "10,25,50,100",
+    analysis: Annotated[Path | None, typer.Option(help="analysis config file")] = None,
+    scale_down_delay: Annotated[
+        float | None,
+        typer.Option(help="seconds the old color keeps its full size afterwards; -1 keeps it"),
+    ] = None,
+    environment: EnvironmentOpt = PROCESSES,
+    prometheus_url: PrometheusOpt = None,
+) -> None:
+    """Shift live traffic to the idle color step by step, analysing the canary at each step; a
+    failing step returns all traffic to the stable color. The last step promotes."""
+    services = services_or_exit(service)
+    percents = _canary_steps(steps)
+    backend = backend_for(environment, prometheus_url=prometheus_url, forward=True)
+    config = run(lambda: _analysis_config(backend, analysis))
+    timeout = _ready_timeout(backend)
+    run(
+        lambda: runbook.canary(
+            backend,
+            services,
+            percents,
+            config,
+            console,
+            scale_down_delay=scale_down_delay,
+            ready_timeout=timeout,
+        )
+    )
+
+
+def _canary_steps(text: str) -> list[int]:
+    try:
+        steps = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise fail(
+            f"--steps {text!r}: percents separated by commas, e.g. 10,25,50,100", 2
+        ) from None
+    rising = all(a < b for a, b in itertools.pairwise(steps))
+    if not steps or not rising or steps[0] < 1 or steps[-1] != 100:
+        raise fail(f"--steps {text!r}: rising percents from 1 up to a last step of 100", 2)
+    return steps
 
 
 @app.command()

@@ -129,18 +129,7 @@ def promote(
     backend.ensure_up()
     started = time.perf_counter()
     views = backend.status()
-    targets = {}
-    for name in services:
-        view = views[name]
-        idle = view.colors[view.idle]
-        if not idle.pending:
-            raise PreconditionError(
-                f"nothing to promote for {name}: {view.live} ({view.colors[view.live].version}) "
-                f"is live and {view.idle} holds no new deploy; run `platformctl deploy` first"
-            )
-        if idle.ready < idle.instances or idle.instances == 0:
-            raise PreconditionError(f"cannot promote {name}: {view.idle} is not ready")
-        targets[name] = view.idle
+    targets = _promotable(views, services)
     old = {name: views[name].live for name in services}
 
     if skip_analysis:
@@ -191,6 +180,66 @@ def promote(
         assert delay is not None
         _scale_down_after(backend, old, delay, console)
     return Timings(switch_seconds, total, scaled_up)
+
+
+def _promotable(views: Mapping[str, ServiceView], services: Sequence[str]) -> dict[str, str]:
+    """Each service's idle color, which must hold a ready deploy not promoted yet."""
+    targets = {}
+    for name in services:
+        view = views[name]
+        idle = view.colors[view.idle]
+        if not idle.pending:
+            raise PreconditionError(
+                f"nothing to promote for {name}: {view.live} ({view.colors[view.live].version}) "
+                f"is live and {view.idle} holds no new deploy; run `platformctl deploy` first"
+            )
+        if idle.ready < idle.instances or idle.instances == 0:
+            raise PreconditionError(f"cannot promote {name}: {view.idle} is not ready")
+        targets[name] = view.idle
+    return targets
+
+
+def canary(
+    backend: Backend,
+    services: Sequence[str],
+    steps: Sequence[int],
+    analysis: AnalysisConfig,
+    console: Console,
+    **promotion: Any,
+) -> Timings:
+    """Shift live traffic to the idle colors step by step (percent, the last one 100). At each
+    step the pre-promotion analysis measures the canary's own metrics under load through the
+    live ports; a failing step sends all traffic back to the stable colors and stops. The last
+    step is an ordinary promotion (full size, switch, post-promotion analysis, scale-down)."""
+    backend.ensure_up()
+    views = backend.status()
+    targets = _promotable(views, services)
+    stable = output.targets({name: views[name].live for name in services})
+    live_urls = {name: views[name].live_url for name in services}
+    backend.set_weight(targets, 0)  # from nothing; a runtime that cannot split refuses here
+    for step in steps:
+        if step >= 100:
+            break
+        # The canary serves live traffic at this step: it needs its full size.
+        _full_size(backend, targets, promotion.get("ready_timeout", 600.0), console)
+        routed = backend.set_weight(targets, step)
+        console.print(
+            f"canary step {step}%: {output.targets(targets)} takes {step}% of live traffic "
+            f"(routed in {routed * 1000:.0f} ms)"
+        )
+        result = _analyse(
+            backend, views, targets, analysis, analysis.pre_promotion, f"canary {step}%",
+            live_urls, console,
+        )  # fmt: skip
+        if result.verdict is not Verdict.successful:
+            back = backend.set_weight(targets, 0)
+            raise RunbookError(
+                f"canary stopped at step {step}%: analysis {result.verdict.value.lower()} for "
+                f"{output.failing(result)}; all live traffic is back on {stable} "
+                f"(in {back * 1000:.0f} ms), and {output.targets(targets)} stays pending"
+            )
+    console.print(f"canary passed every step: promoting {output.targets(targets)}")
+    return promote(backend, services, analysis, console, analysed=True, **promotion)
 
 
 def auto_promote(

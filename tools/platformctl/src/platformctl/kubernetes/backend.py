@@ -436,6 +436,12 @@ class KubernetesBackend:
         self._forwards.restart(_both_services(targets), strict=False)
         return time.perf_counter() - started
 
+    def set_weight(self, targets: Mapping[str, str], percent: int) -> float:
+        raise BackendError(
+            "canary steps run on the local processes only so far (issue 17): on Kubernetes the "
+            "replica-ratio mode is not built yet; use deploy and promote"
+        )
+
     def scale_down_delay(self) -> float | None:
         return self.environment.scale_down_delay
 

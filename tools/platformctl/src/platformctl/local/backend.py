@@ -74,6 +74,7 @@ class LocalBackend:
                 colors=colors,
                 live_url=f"http://127.0.0.1:{state.ports.stable[name]}",
                 preview_url=f"http://127.0.0.1:{state.ports.preview[name]}",
+                canary_weight=service.canary_weight,
             )
         return views
 
@@ -124,6 +125,7 @@ class LocalBackend:
                 idle = service.colors[service.idle]
                 idle.running = False
                 idle.pending = False
+                service.canary_weight = None  # a canary step ends with its color
         self._wake_supervisor()
 
     def abort(self, services: Sequence[str]) -> dict[str, str]:
@@ -179,12 +181,29 @@ class LocalBackend:
                 service = state.services[name]
                 old = service.active
                 service.active = color
+                service.canary_weight = None
                 service.colors[color].pending = False
                 service.previous = None if rollback else old
             # Under the lock, so the supervisor cannot interleave an older config.
             caddy.apply(state, self.home.routes_dir, force=True)
             stable = {name: state.ports.stable[name] for name in targets}
         self._wait_routed(stable, targets, timeout=10)
+        return time.perf_counter() - started
+
+    def set_weight(self, targets: Mapping[str, str], percent: int) -> float:
+        started = time.perf_counter()
+        with self.store.transaction() as state:
+            for name, color in targets.items():
+                service = state.services[name]
+                if color != service.idle:
+                    raise BackendError(
+                        f"{name} {color} is live: a canary step needs the idle color"
+                    )
+                service.canary_weight = percent if 0 < percent < 100 else None
+            caddy.apply(state, self.home.routes_dir, force=True)
+            stable = {name: state.ports.stable[name] for name in targets}
+            live = {name: state.services[name].active for name in targets}
+        self._wait_routed(stable, dict.fromkeys(targets, caddy.SPLIT) if percent else live, 10)
         return time.perf_counter() - started
 
     def scale_down_delay(self) -> float | None:

@@ -8,6 +8,10 @@ keep-alive connection is ever restarted (a config reload would close idle client
 and a client that sends on one at that instant sees a reset). ``try_duration`` makes caddy retry
 an upstream that refuses connections (a restarting instance) instead of failing the request.
 
+A canary step splits a live port between both colors: ``<service>.live`` says ``split``, and
+the port round-robins over SPLIT_SLOTS upstreams (``<service>.split.<k>``), as many of them
+naming the idle color's instances as the step's percent asks (5 % steps).
+
 Like a Kubernetes Service, the proxy routes only to ready instances: an active health check
 asks each upstream's ``/readyz`` every second, so an instance that stops answering it (hung,
 draining, lost its JWKS) leaves the rotation after two failed checks and comes back after one
@@ -38,6 +42,8 @@ COLOR_HEADER = "X-Platform-Color"
 VERSION_HEADER = "X-Platform-Version"
 # Where a stopped color's upstream points: nothing listens on port 9 (discard) on loopback.
 NOWHERE = "127.0.0.1:9"
+SPLIT = "split"  # <service>.live during a canary step; also the color header's value then
+SPLIT_SLOTS = 20  # a canary step's weight in 5 % units
 
 
 class ProxyError(RuntimeError):
@@ -68,6 +74,11 @@ def _server(
 ) -> dict[str, Any]:
     """Routes for both colors; which one serves is whatever ``<service>.live`` says now."""
     selected = []
+    if live:
+        when_split = {_file(routes, f"{service}.live"): [SPLIT]}
+        selected.append(
+            {"match": [{"vars": when_split}], "handle": [_split_proxy(service, routes)]}
+        )
     for live_color in COLORS:
         color = live_color if live else other_color(live_color)
         # caddy ORs the keys of one vars matcher, so the "is it running" test is nested.
@@ -96,6 +107,18 @@ def _proxy(service: str, color: str, routes: Path, state: PlatformState) -> dict
     upstreams = [
         {"dial": _file(routes, f"{service}-{color}.{n}")} for n in range(state.runtime.replicas)
     ]
+    headers = {COLOR_HEADER: [color], VERSION_HEADER: [_file(routes, f"{service}-{color}.version")]}
+    return _reverse_proxy(upstreams, headers)
+
+
+def _split_proxy(service: str, routes: Path) -> dict[str, Any]:
+    upstreams = [{"dial": _file(routes, f"{service}.split.{k}")} for k in range(SPLIT_SLOTS)]
+    return _reverse_proxy(upstreams, {COLOR_HEADER: [SPLIT]})
+
+
+def _reverse_proxy(
+    upstreams: list[dict[str, str]], headers: dict[str, list[str]]
+) -> dict[str, Any]:
     return {
         "handler": "reverse_proxy",
         "upstreams": upstreams,
@@ -109,14 +132,7 @@ def _proxy(service: str, color: str, routes: Path, state: PlatformState) -> dict
         # color would be marked down, stalling every request behind it (a spiral under load).
         # A dead replica refuses connections at once, and try_duration retries those.
         "health_checks": {"active": READINESS_CHECK},
-        "headers": {
-            "response": {
-                "set": {
-                    COLOR_HEADER: [color],
-                    VERSION_HEADER: [_file(routes, f"{service}-{color}.version")],
-                }
-            }
-        },
+        "headers": {"response": {"set": headers}},
     }
 
 
@@ -134,7 +150,9 @@ def route_files(state: PlatformState) -> dict[str, str]:
     files: dict[str, str] = {}
     for name in SERVICES:
         service = state.services[name]
-        files[f"{name}.live"] = service.active
+        files[f"{name}.live"] = SPLIT if service.canary_weight else service.active
+        for k, dial in enumerate(split_slots(state, name)):
+            files[f"{name}.split.{k}"] = dial
         for color, color_state in service.colors.items():
             ports = [f"127.0.0.1:{i.port}" for i in color_state.current_instances()]
             serving = color_state.running and bool(ports)
@@ -144,6 +162,31 @@ def route_files(state: PlatformState) -> dict[str, str]:
                 # Fewer instances than replicas (one is starting): repeat the ones there are.
                 files[f"{name}-{color}.{n}"] = ports[n % len(ports)] if ports else NOWHERE
     return files
+
+
+def split_slots(state: PlatformState, name: str) -> list[str]:
+    """The SPLIT_SLOTS upstreams of a canary step: round(weight / 5) of them the idle color's
+    instances, spread evenly among the active color's (all active when there is no step)."""
+    service = state.services[name]
+    canary = round((service.canary_weight or 0) * SPLIT_SLOTS / 100)
+    if service.canary_weight:
+        canary = min(max(canary, 1), SPLIT_SLOTS - 1)  # a step is never all or nothing
+    pools = {
+        color: [f"127.0.0.1:{i.port}" for i in service.colors[color].current_instances()]
+        for color in (service.active, service.idle)
+    }
+    slots, used = [], {color: 0 for color in pools}
+    for k in range(SPLIT_SLOTS):
+        # Bresenham: slot k is the canary's when the running share crosses a whole slot.
+        color = (
+            service.idle
+            if (k + 1) * canary // SPLIT_SLOTS > k * canary // SPLIT_SLOTS
+            else service.active
+        )
+        pool = pools[color]
+        slots.append(pool[used[color] % len(pool)] if pool else NOWHERE)
+        used[color] += 1
+    return slots
 
 
 def write_route_files(state: PlatformState, routes: Path) -> bool:

@@ -96,6 +96,8 @@ class ColorState:
 class ServiceState:
     active: str = "blue"
     previous: str | None = None  # the color a rollback returns to
+    # A canary step: the percent of live traffic the idle color takes (None: all on active).
+    canary_weight: int | None = None
     colors: dict[str, ColorState] = field(
         default_factory=lambda: {color: ColorState() for color in COLORS}
     )
@@ -141,7 +143,10 @@ class PlatformState:
                 for color, raw_color in raw["colors"].items()
             }
             services[name] = ServiceState(
-                active=raw["active"], previous=raw.get("previous"), colors=colors
+                active=raw["active"],
+                previous=raw.get("previous"),
+                canary_weight=raw.get("canary_weight"),
+                colors=colors,
             )
         return cls(
             ports=Ports(**data.get("ports", {})),
