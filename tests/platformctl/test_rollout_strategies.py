@@ -92,9 +92,9 @@ def test_auto_promotion_after_the_idle_color_passed_its_analysis(platform: Platf
     deployed = platform.cli("deploy", "notifications", "--version", "1.1.0",
                             "--auto-promote-after=8s", timeout=180)  # fmt: skip
     assert deployed.returncode == 0, deployed.stderr
-    # Each round of the test's analysis lasts about 5 s: two rounds before 8 s have passed.
-    assert "pre-promotion (round 2) analysis" in deployed.stdout
-    assert re.search(r"passed its analysis for (\d+)s: promoting", deployed.stdout)
+    # Rounds of about 5 s each (one may take longer on a busy machine) until 8 s have passed.
+    assert "pre-promotion (round 1) analysis" in deployed.stdout
+    assert seconds(r"passed its analysis for (\d+)s: promoting", deployed.stdout) >= 8
     assert "post-promotion analysis" in deployed.stdout
     assert platform.live()["notifications"] == ("green", "1.1.0")
 
