@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import subprocess
-from importlib import resources
 from pathlib import Path
 
-import yaml
 from localcluster import access
 from platform_images import SERVICES
 from platformctl.kubernetes import load_environment
@@ -56,14 +54,3 @@ def service_address(env: dict[str, str], service: str) -> str:
     """A Service's ClusterIP and port: the host routes the Service range to the node."""
     return run(env, "kubectl", "-n", NAMESPACE, "get", "service", service, "-o",
                "jsonpath={.spec.clusterIP}:{.spec.ports[0].port}").stdout  # fmt: skip
-
-
-def shipped_analysis(folder: Path, name: str, *, p95_max: float) -> Path:
-    """platformctl's shipped analysis config with another p95 bar, written to ``folder``."""
-    config = yaml.safe_load(resources.files("platformctl").joinpath("analysis.yaml").read_text())
-    for metric in config["metrics"]:
-        if metric["name"] == "p95-latency":
-            metric["max"] = p95_max
-    path = folder / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return path

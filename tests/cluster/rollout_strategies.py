@@ -20,7 +20,8 @@ from pathlib import Path
 
 import yaml
 
-from tests.cluster.kube import ENV_FILE, platformctl, revision, run, selectors, shipped_analysis
+from tests.cluster.kube import ENV_FILE, platformctl, revision, run, selectors
+from tests.support.analysis import shipped_analysis
 
 
 def idle_version(service: str, color: str) -> str:

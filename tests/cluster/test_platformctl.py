@@ -24,8 +24,8 @@ from tests.cluster.kube import (
     revision,
     run,
     selectors,
-    shipped_analysis,
 )
+from tests.support.analysis import shipped_analysis
 from tests.support.progress import say
 from tests.support.tools import tool
 

@@ -13,14 +13,13 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import yaml
 
+from tests.support.analysis import shipped_analysis
 from tests.support.shopper_load import shopper_load_command
 
 BIN = Path(sys.executable).parent
@@ -56,17 +55,10 @@ def analysis_file(
     **changes: dict[str, Any],
 ) -> Path:
     """The built-in metrics with FAST_ANALYSIS timings (plus ``changes`` per phase)."""
-    builtin = yaml.safe_load(resources.files("platformctl").joinpath("analysis.yaml").read_text())
-    config = {**builtin, **json.loads(json.dumps(FAST_ANALYSIS))}
+    timings = json.loads(json.dumps(FAST_ANALYSIS))
     for phase, values in changes.items():
-        config[phase].update(values)
-    if p95_max is not None:
-        for metric in config["metrics"]:
-            if metric["name"] == "p95-latency":
-                metric["max"] = p95_max
-    path = folder / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return path
+        timings[phase].update(values)
+    return shipped_analysis(folder, name, sections=timings, p95_max=p95_max)
 
 
 @dataclass
