@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import yaml
+
 from tests.support.helm_render import (
     PLATFORM_CHART,
     SERVICES,
@@ -116,3 +118,31 @@ def test_a_chart_version_bump_alone_restarts_no_pod(renders, tmp_path) -> None:
     }
     assert diff.changed, "the bump should show in the helm.sh/chart labels"
     assert changed_templates == set()
+
+
+def test_a_canary_step_selects_both_colors_and_records_the_replica_ratio(renders) -> None:
+    """canaryWeight > 0: the live Service drops its color (the pods of both colors serve live
+    traffic), keeps the stable color in an annotation, and platform_traffic_weight records each
+    color's share of the replicas, 1 canary pod next to 2 stable ones here."""
+    step = render(PLATFORM_CHART, {"orders": {"canaryWeight": 10, "green": {"replicas": 1}}})
+    diff = diff_objects(renders["blue"], step)
+    assert not diff.added and not diff.removed
+    assert set(diff.changed) == {
+        ("Service", "orders"),
+        ("Deployment", "orders-green"),
+        ("ConfigMap", "platform-live-color"),
+    }
+    [live] = [o for o in step if o["kind"] == "Service" and o["metadata"]["name"] == "orders"]
+    assert "color" not in live["spec"]["selector"]
+    assert live["metadata"]["annotations"] == {"platform/stable-color": "blue"}
+    [config] = [o for o in step if o["metadata"]["name"] == "platform-live-color"]
+    rules = yaml.safe_load(config["data"]["platform-live-color.yaml"])["groups"][0]["rules"]
+    weights = {
+        (r["labels"]["service"], r["labels"]["color"]): r["expr"]
+        for r in rules
+        if r["record"] == "platform_traffic_weight"
+    }
+    assert weights[("orders", "green")] == "vector(33)"
+    assert weights[("orders", "blue")] == "vector(67)"
+    assert weights[("payments", "blue")] == "vector(100)"
+    assert weights[("payments", "green")] == "vector(0)"

@@ -34,6 +34,11 @@ def _rejection(values: dict[str, Any]) -> str:
             {"monitoring": {"external": {"enabled": True}}},
             "at '/prometheus/enabled': value must be false",
         ),
+        ({"orders": {"canaryWeight": 100}}, "at '/canaryWeight': maximum: got 100, want 99"),
+        (
+            {"orders": {"canaryWeight": 25, "green": {"enabled": False}}},
+            "orders: canaryWeight 25 needs the idle color enabled",
+        ),
     ],
     ids=[
         "purple",
@@ -43,6 +48,8 @@ def _rejection(values: dict[str, Any]) -> str:
         "unknown-nested",
         "long-prestop",
         "external-with-bundled",
+        "canary-everything",
+        "canary-without-idle",
     ],
 )
 def test_schema_rejects_bad_values_with_a_clear_error(values: dict, message: str) -> None:

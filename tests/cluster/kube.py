@@ -29,7 +29,11 @@ def run(env: dict[str, str], *argv: str, timeout: float = 600) -> subprocess.Com
 
 
 def platformctl(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return run(env, tool("platformctl"), *args, "-e", "local")
+    return run(env, *platformctl_argv(*args))
+
+
+def platformctl_argv(*args: str) -> list[str]:
+    return [tool("platformctl"), *args, "-e", "local"]
 
 
 def helmfile_apply(env: dict[str, str]) -> subprocess.CompletedProcess:

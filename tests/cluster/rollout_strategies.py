@@ -9,18 +9,32 @@ requests) cover them:
   `--auto-promote-after`, its analysis, the scale-up to full size before the switch, the old
   color scaled to zero after the environment's 30 s, and a rollback after that window, which
   scales it up before switching back.
+- canary steps by replica ratio: at each step the live Service selects both colors, 1 then 2
+  canary pods beside the 2 stable ones (33 % and 50 % of live traffic), then the promotion.
+
+The faulty canary, whose failed requests are the point, runs under its own load in
+tests/cluster/test_platformctl.py.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import subprocess
 import tempfile
 from pathlib import Path
 
 import yaml
 
-from tests.cluster.kube import ENV_FILE, platformctl, revision, run, selectors
+from tests.cluster.kube import (
+    ENV_FILE,
+    NAMESPACE,
+    platformctl,
+    platformctl_argv,
+    revision,
+    run,
+    selectors,
+)
 from tests.support.analysis import shipped_analysis
 
 
@@ -106,6 +120,69 @@ def small_idle_color_auto_promoted_under_load(env: dict[str, str]) -> dict[str, 
         "rollback_after_window_seconds": seconds(r"total ([\d.]+)s", rolled_back.stdout),
         "rollback_after_window_switch_ms": seconds(r"switch (\d+) ms", rolled_back.stdout),
     }
+
+
+def canary_steps_under_load(env: dict[str, str], version: str) -> dict[str, float]:
+    """After small_idle_color_auto_promoted_under_load: orders blue live, green holding blue's
+    version. ``version`` goes into green, and `canary --steps 10,50,100` moves live traffic to
+    it; at each step the live Service is read while the command waits in its analysis."""
+    assert selectors(env)["orders"] == "blue"
+    assert idle_version("orders", "green") != version
+    deployed = platformctl(env, "deploy", "orders", "--version", version)
+    assert deployed.returncode == 0, deployed.stderr
+    with tempfile.TemporaryDirectory() as folder:
+        argv = platformctl_argv("canary", "orders", "--steps", "10,50,100",
+                                f"--analysis={relaxed_analysis(Path(folder))}")  # fmt: skip
+        canary = subprocess.Popen(
+            argv,
+            env={**env, "PYTHONUNBUFFERED": "1"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert canary.stdout is not None
+        lines, seen = [], {}
+        for line in canary.stdout:
+            lines.append(line)
+            found = re.match(r"canary step (\d+)%", line)
+            if found:
+                # The command now runs its analysis: the split is in place.
+                seen[int(found.group(1))] = (live_endpoint_colors(env), entry("orders", "green"))
+        canary.wait(timeout=600)
+    out = "".join(lines)
+    print(out[-4000:])
+    assert canary.returncode == 0, out[-3000:]
+    for step, taken, pods in ((10, 33, 1), (50, 50, 2)):
+        assert f"canary step {step}%: orders green takes {taken}% of live traffic" in out, out
+        colors, green = seen[step]
+        assert colors.count("green") == pods and colors.count("blue") == 2, (step, colors)
+        assert green["replicas"] == ("" if pods == 2 else str(pods))  # "": the full size
+    assert "canary passed every step: promoting orders green" in out
+    assert selectors(env)["orders"] == "green"
+    assert live_endpoint_colors(env) == ["green", "green"]
+    assert yaml.safe_load(ENV_FILE.read_text())["services"]["orders"]["canaryWeight"] == ""
+    assert deployment_replicas(env, "orders-blue") == 0  # after the 30 s scale-down delay
+    steps = [float(ms) for ms in re.findall(r"of live traffic \(routed in (\d+) ms\)", out)]
+    return {
+        "canary_step_10_routed_seconds": steps[0] / 1000,
+        "canary_step_50_routed_seconds": steps[1] / 1000,
+        "canary_promotion_seconds": seconds(r"promoted .*? in ([\d.]+)s", out),
+    }
+
+
+def live_endpoint_colors(env: dict[str, str]) -> list[str]:
+    """The colors of the ready endpoints behind the live orders Service, sorted."""
+    got = run(env, "kubectl", "-n", NAMESPACE, "get", "endpointslices",
+              "-l", "kubernetes.io/service-name=orders", "-o", "json")  # fmt: skip
+    assert got.returncode == 0, got.stderr
+    pods = [
+        endpoint["targetRef"]["name"]
+        for item in json.loads(got.stdout)["items"]
+        for endpoint in item.get("endpoints") or []
+        if (endpoint.get("conditions") or {}).get("ready") is not False
+        and not (endpoint.get("conditions") or {}).get("terminating")
+    ]
+    return sorted(pod.split("-")[1] for pod in pods)
 
 
 def release_replicas(env: dict[str, str], number: int) -> dict[str, int]:

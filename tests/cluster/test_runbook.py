@@ -4,9 +4,9 @@ deploy, promote, `helm rollback` to the explicit revision and a live pod deleted
 from the Service selectors, all under a k6 constant-arrival load that must not fail once.
 While the load still runs after the runbook's last step, the test adds the disruptions of
 tests/cluster/disruptions.py (a second node joined and drained, evictions against the PDBs, the
-kubelet and containerd restarted), `platformctl abort`, and a small idle color promoted, scaled
-down and rolled back (tests/cluster/rollout_strategies.py), so the same load and verdict cover
-them."""
+kubelet and containerd restarted), `platformctl abort`, a small idle color promoted, scaled
+down and rolled back, and canary steps by replica ratio (tests/cluster/rollout_strategies.py), so
+the same load and verdict cover them."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from tests.cluster.disruptions import run_disruptions
 from tests.cluster.kube import ENV_FILE, REPO_ROOT, run
 from tests.cluster.rollout_strategies import (
     abort_under_load,
+    canary_steps_under_load,
     small_idle_color_auto_promoted_under_load,
 )
 from tests.support.tools import tool
@@ -65,8 +66,9 @@ def test_runbook_under_load_with_zero_failed_requests(cluster, green_images) -> 
                 # The runbook's steps end after about 130 s; the disruptions take about 2 min
                 # more (a second node joins, is drained and leaves), the abort about 1 min, the
                 # small idle color (deploy, analysis, promotion, 30 s, scale-down, rollback)
-                # about 2 min.
-                "K6_DURATION": "7m50s",
+                # about 2 min, the canary (deploy, two steps, promotion, 30 s, scale-down)
+                # about 2.5 min.
+                "K6_DURATION": "10m30s",
                 "K6_RATE": "10",
                 # The whole control plane, 16 pods rolling and k6 share two cores: p99 reached
                 # 0.7-1.9 s by route in one run (0 failed). Failed requests stay at zero.
@@ -87,6 +89,7 @@ def test_runbook_under_load_with_zero_failed_requests(cluster, green_images) -> 
                 disruptions = run_disruptions(cluster)
                 disruptions |= abort_under_load(cluster)
                 disruptions |= small_idle_color_auto_promoted_under_load(cluster)
+                disruptions |= canary_steps_under_load(cluster, green_images)
                 assert k6_still_running(cluster), "k6 ended before the disruptions: K6_DURATION"
         runbook.wait(timeout=600)
     finally:

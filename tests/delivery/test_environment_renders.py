@@ -204,9 +204,10 @@ def rule_groups(obj: Object) -> list[tuple[str, list[dict[str, Any]]]]:
     return found
 
 
-# Which color each Service selects, as a recording rule for alerts and dashboards: it follows
-# activeColor by design (platformctl.dashboards.live_color).
+# Which color each Service selects, and each color's share of live traffic, as recording rules
+# for alerts and dashboards: they follow activeColor by design (platformctl.dashboards.live_color).
 LIVE_COLOR_RECORD = "platform_live_color"
+TRAFFIC_WEIGHT_RECORD = "platform_traffic_weight"
 
 
 def live_color_records(objects: list[Object]) -> dict[tuple[str, str], str]:
@@ -235,7 +236,7 @@ def without_live_color_rules(objects: list[Object]) -> list[Object]:
                         "rules": [
                             rule
                             for rule in group.get("rules", [])
-                            if rule.get("record") != LIVE_COLOR_RECORD
+                            if rule.get("record") not in (LIVE_COLOR_RECORD, TRAFFIC_WEIGHT_RECORD)
                         ],
                     }
                     for group in found

@@ -182,9 +182,9 @@ def test_deploy_dispatch_runs_platformctl_one_environment_at_a_time() -> None:
     assert inputs["environment"]["options"] == [
         e for e in ENVIRONMENTS if e not in ("kind", "local")
     ]
-    assert inputs["action"]["options"] == ["deploy", "promote", "rollback", "abort"]
+    assert inputs["action"]["options"] == ["deploy", "promote", "canary", "rollback", "abort"]
     assert inputs["service"]["options"] == ["all", *SERVICES]
-    assert {"version", "to_revision", "auto_promote_after"} <= set(inputs)
+    assert {"version", "to_revision", "auto_promote_after", "canary_steps"} <= set(inputs)
     assert deploy["concurrency"] == {
         "group": "deploy-${{ inputs.environment }}",
         "cancel-in-progress": False,
@@ -200,6 +200,7 @@ def test_deploy_dispatch_runs_platformctl_one_environment_at_a_time() -> None:
     assert 'args=(promote "${SERVICE}")' in run
     assert 'args=(rollback "${SERVICE}")' in run
     assert 'args=(abort "${SERVICE}")' in run
+    assert 'args=(canary "${SERVICE}" --steps "${CANARY_STEPS}")' in run
     assert 'args+=(--to-revision "${TO_REVISION}")' in run
     assert 'args+=(--auto-promote-after "${AUTO_PROMOTE_AFTER}")' in run
     assert 'args+=(--prometheus-url "${PROMETHEUS_URL}")' in run

@@ -52,6 +52,13 @@ def test_each_edit_changes_one_line_of_every_environment_file(environment: str, 
     assert _diff(after_version, path.read_text()) == ["-activeColor: blue", "+activeColor: green"]
     assert file.state().live("orders") == "green"
     assert file.state().services["orders"].versions["green"] == "sha-1a2b3c4"
+    after_version = path.read_text()
+    file.set({("services", "orders", "canaryWeight"): "25"})
+    assert _diff(after_version, path.read_text()) == [
+        '-    canaryWeight: ""',
+        '+    canaryWeight: "25"',
+    ]
+    assert file.state().services["orders"].canary_weight == "25"
     # Comments survive: every comment line of the original is still there.
     comments = [line for line in before.splitlines() if line.lstrip().startswith("#")]
     assert all(line in path.read_text().splitlines() for line in comments)
@@ -209,3 +216,53 @@ def test_what_platformctl_needs_beyond_helmfile_comes_from_that_environment_only
     for name in ("dev", "staging", "prod", "kind"):
         other = load_environment(name, repo_root())
         assert (other.prometheus_url, other.helmfile_flags) == (None, ())
+
+
+@pytest.mark.parametrize(
+    ("stable", "percent", "pods", "taken"),
+    [
+        (2, 10, 1, 33),  # the precision a small service pays: 1 pod is a third
+        (2, 25, 1, 33),
+        (2, 50, 2, 50),
+        (2, 75, 2, 50),  # at most the stable color's size: the stable color never shrinks
+        (10, 10, 1, 9),
+        (10, 25, 3, 23),
+        (3, 10, 1, 25),
+    ],
+)
+def test_a_canary_step_takes_its_share_of_the_pods(stable, percent, pods, taken):
+    from platformctl.kubernetes.canary import canary_pods, share
+
+    assert canary_pods(stable, percent) == pods
+    assert share(pods, stable) == taken
+
+
+def test_a_canary_split_is_the_stable_pods_and_the_canary_s_all_ready():
+    from platformctl.kubernetes.canary import measured_share, split_problem
+    from platformctl.kubernetes.cluster import Endpoint
+
+    stable = [Endpoint("orders-blue-a1-x", True), Endpoint("orders-blue-a1-y", True)]
+    canary = [Endpoint("orders-green-b2-z", True)]
+    assert split_problem("orders", "blue", "green", 1, stable + canary) is None
+    assert measured_share("orders", "green", stable + canary) == 33
+    assert split_problem("orders", "blue", "green", 1, stable) == "0 green endpoints, not 1"
+    assert split_problem("orders", "blue", "green", 1, canary) == "no blue endpoints"
+    starting = [Endpoint("orders-green-b2-z", False)]
+    assert split_problem("orders", "blue", "green", 1, stable + starting) == (
+        "not ready: orders-green-b2-z"
+    )
+
+
+def test_a_live_service_selecting_both_colors_names_its_stable_color():
+    from platformctl.kubernetes.cluster import selected_colors
+
+    def service(name: str, selector: dict, annotations: dict | None = None) -> dict:
+        return {"metadata": {"name": name, "annotations": annotations or {}},
+                "spec": {"selector": {"app.kubernetes.io/name": "orders", **selector}}}  # fmt: skip
+
+    found = selected_colors({"items": [
+        service("orders", {}, {"platform/stable-color": "blue"}),
+        service("orders-preview", {"color": "green"}),
+        service("platform-prometheus-server", {}),
+    ]})  # fmt: skip
+    assert found == {"orders": "blue", "orders-preview": "green"}

@@ -298,9 +298,9 @@ def test_promote_scales_up_first_and_scales_the_old_color_down_after_the_delay(
     ]
     assert changed_lines(before, env_file(cluster).read_text()) == [
         '-    activeColor: ""',
+        '+    activeColor: "green"',
         '-    blue: {version: "0.1.0", replicas: ""}',
         f'-    green: {{version: "{GOOD}", replicas: "1"}}',
-        '+    activeColor: "green"',
         '+    blue: {version: "0.1.0", replicas: "0"}',
         f'+    green: {{version: "{GOOD}", replicas: ""}}',
     ]
@@ -364,19 +364,6 @@ def test_a_rollback_inside_the_window_keeps_the_old_color(promoted: FakeCluster)
         assert backend.scale_down({"payments": "blue"}) == []
     assert not any(call[0] == "helmfile" for call in cluster.calls)
     assert cluster.deployed().values["payments"]["blue"]["replicas"] != 0
-
-
-def test_canary_steps_are_refused_on_kubernetes_before_anything_changes(cluster: FakeCluster):
-    operator_sets(cluster, services__payments__green__version=GOOD)
-    before = env_file(cluster).read_text()
-    cluster.calls.clear()
-    with (
-        backend_for(cluster, forward=False) as backend,
-        pytest.raises(BackendError, match="canary steps run on the local processes only"),
-    ):
-        runbook.canary(backend, ["payments"], [10, 100], load_config(), console)
-    assert not any(call[0] == "helmfile" for call in cluster.calls)
-    assert env_file(cluster).read_text() == before
 
 
 # -- rollback: no traffic needed --------------------------------------------------------------
@@ -526,6 +513,21 @@ def test_status_reads_release_history_and_live_selectors(promoted: FakeCluster):
     assert (auth.colors["green"].ready, auth.colors["green"].instances) == (2, 2)
     assert payments.live_url == "http://payments.platform-dev.svc.cluster.local"
     assert payments.preview_url == "http://payments-preview.platform-dev.svc.cluster.local"
+
+
+def test_no_deploy_into_a_canary_taking_live_traffic(promoted: FakeCluster):
+    """A canary step left in place (an interrupted `canary`): the idle color serves live
+    traffic, so a deploy into it would ship to users unanalysed."""
+    operator_sets(promoted, services__orders__canaryWeight="10")
+    promoted.calls.clear()
+    before = env_file(promoted).read_text()
+    with (
+        backend_for(promoted, forward=False, credentials=UNUSED_CREDENTIALS) as backend,
+        pytest.raises(runbook.PreconditionError, match="a canary step is under way for orders"),
+    ):
+        runbook.deploy(backend, ["orders"], "3.0.0", {}, console, ready_timeout=30)
+    assert not any(call[0] == "helmfile" for call in promoted.calls)
+    assert env_file(promoted).read_text() == before
 
 
 def test_idle_color_not_ready_blocks_the_switch(promoted: FakeCluster):

@@ -96,7 +96,7 @@ def test_live_color_rules_load_in_prometheus(tmp_path: Path) -> None:
     rules.write_text(render_live_color_rules({"orders": "green", "auth": "blue"}, namespace="shop"))
     result = _promtool("check", "rules", str(rules))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 4 rules found" in result.stdout
+    assert "SUCCESS: 8 rules found" in result.stdout  # live color and weight, 2 colors each
 
 
 def test_live_color_rejects_an_unknown_color() -> None:

@@ -42,11 +42,20 @@ class ServiceView:
     colors: Mapping[str, ColorView]
     live_url: str
     preview_url: str
-    canary_weight: int | None = None  # a canary step: percent of live traffic on the idle color
+    # During a canary step: the percent of live traffic on the idle color (None: no step).
+    canary_weight: int | None = None
 
     @property
     def idle(self) -> str:
         return other_color(self.live)
+
+
+@dataclass(frozen=True)
+class Split:
+    """A canary step as the runtime made it."""
+
+    seconds: float  # until live traffic was split so
+    percents: Mapping[str, int]  # service -> the percent of its live traffic the idle color takes
 
 
 class Backend(Protocol):
@@ -100,10 +109,11 @@ class Backend(Protocol):
     def scale_down_delay(self) -> float | None:
         """The runtime's scaleDownDelaySeconds; None keeps old colors at full size."""
 
-    def set_weight(self, targets: Mapping[str, str], percent: int) -> float:
-        """A canary step: send ``percent`` of each service's live traffic to ``color`` (the
-        idle one), the rest to the active color; 0 sends it all back. Returns the seconds until
-        live traffic was split so."""
+    def set_weight(self, targets: Mapping[str, str], percent: int) -> Split:
+        """A canary step: send about ``percent`` of each service's live traffic to ``color``
+        (the idle one, which the runtime sizes for it), the rest to the active color; 0 sends it
+        all back. Returns once live traffic is split so, with the percents the runtime could
+        give (the proxy's 5 % slots, the replica ratio)."""
 
     def schedule_scale_down(self, targets: Mapping[str, str], delay: float) -> bool:
         """Scale each old color to zero ``delay`` seconds from now. True: the runtime does it

@@ -59,7 +59,7 @@ def status_table(views: Mapping[str, ServiceView]) -> Table:
                 extra.append(f"{cv.restarts} restarts")
             if cv.scale_down_in is not None:
                 extra.append(f"scale-down in {cv.scale_down_in:.0f}s")
-            if view.canary_weight and color == view.idle:
+            if view.canary_weight is not None and color == view.idle:
                 extra.append(f"canary: {view.canary_weight}% of live traffic")
             style = "bold" if color == view.live else "dim"
             cells.append(

@@ -60,6 +60,12 @@ def deploy(
     backend.ensure_up()
     views = backend.status()
     targets = {name: views[name].idle for name in services}
+    in_canary = [name for name in services if views[name].canary_weight is not None]
+    if in_canary:
+        raise PreconditionError(
+            f"a canary step is under way for {', '.join(in_canary)}: its idle color takes live "
+            "traffic; `platformctl promote` or `platformctl abort` it first"
+        )
     console.print(
         f"deploying {version} to the idle color of {', '.join(services)}"
         + (f" with faults {output.faults(faults)}" if faults else "")
@@ -208,35 +214,38 @@ def canary(
     **promotion: Any,
 ) -> Timings:
     """Shift live traffic to the idle colors step by step (percent, the last one 100). At each
-    step the pre-promotion analysis measures the canary's own metrics under load through the
-    live ports; a failing step sends all traffic back to the stable colors and stops. The last
-    step is an ordinary promotion (full size, switch, post-promotion analysis, scale-down)."""
+    step the pre-promotion analysis measures the canary's own series: its share of live traffic,
+    plus the phase's load through its preview port, so it has enough requests to judge at any
+    weight (and a port-forward, pinned to one pod, never carries a split). A failing step sends
+    all traffic back to the stable colors and stops. The last step is an ordinary promotion
+    (full size, switch, post-promotion analysis, scale-down)."""
     backend.ensure_up()
     views = backend.status()
     targets = _promotable(views, services)
     stable = output.targets({name: views[name].live for name in services})
-    live_urls = {name: views[name].live_url for name in services}
+    preview = {name: views[name].preview_url for name in services}
     backend.set_weight(targets, 0)  # from nothing; a runtime that cannot split refuses here
     for step in steps:
         if step >= 100:
             break
-        # The canary serves live traffic at this step: it needs its full size.
-        _full_size(backend, targets, promotion.get("ready_timeout", 600.0), console)
-        routed = backend.set_weight(targets, step)
+        split = backend.set_weight(targets, step)
+        taken = ", ".join(
+            f"{name} {targets[name]} takes {split.percents[name]}%" for name in targets
+        )
         console.print(
-            f"canary step {step}%: {output.targets(targets)} takes {step}% of live traffic "
-            f"(routed in {routed * 1000:.0f} ms)"
+            f"canary step {step}%: {taken} of live traffic "
+            f"(routed in {split.seconds * 1000:.0f} ms)"
         )
         result = _analyse(
             backend, views, targets, analysis, analysis.pre_promotion, f"canary {step}%",
-            live_urls, console,
+            preview, console,
         )  # fmt: skip
         if result.verdict is not Verdict.successful:
             back = backend.set_weight(targets, 0)
             raise RunbookError(
                 f"canary stopped at step {step}%: analysis {result.verdict.value.lower()} for "
                 f"{output.failing(result)}; all live traffic is back on {stable} "
-                f"(in {back * 1000:.0f} ms), and {output.targets(targets)} stays pending"
+                f"(in {back.seconds * 1000:.0f} ms), and {output.targets(targets)} stays pending"
             )
     console.print(f"canary passed every step: promoting {output.targets(targets)}")
     return promote(backend, services, analysis, console, analysed=True, **promotion)

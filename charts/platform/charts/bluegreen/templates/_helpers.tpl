@@ -82,6 +82,9 @@ platform/calls-{{ . }}
 {{- if not (index .Values $active).enabled -}}
 {{- fail (printf "%s: the active color %s is disabled; enable it before making it live" $name $active) -}}
 {{- end -}}
+{{- if and (gt (int .Values.canaryWeight) 0) (not (index .Values (include "bluegreen.idleColor" .)).enabled) -}}
+{{- fail (printf "%s: canaryWeight %v needs the idle color enabled: it is the canary" $name .Values.canaryWeight) -}}
+{{- end -}}
 {{- if eq (include "bluegreen.environment" .) "production" -}}
 {{- if .Values.secret.create -}}
 {{- fail (printf "%s: secret.create inlines secrets from values; use secret.existingSecret in production" $name) -}}

@@ -1,12 +1,16 @@
 {{/*
 The Service <svc> selects the active color; <svc>-preview selects the idle color.
 Promotion changes nothing but these two selectors.
+A canary step (canaryWeight > 0) drops the color from the live selector: both colors' ready pods
+take live traffic, each its share of them (the replicas set the weight, as Argo Rollouts' canary
+does without traffic routing). The annotation keeps which color is the stable one.
 */}}
 {{- define "bluegreen.services" -}}
 {{- $name := include "bluegreen.name" . -}}
 {{- $active := include "bluegreen.activeColor" . -}}
 {{- $idle := include "bluegreen.idleColor" . -}}
-{{- include "bluegreen.service" (dict "root" . "name" $name "color" $active "role" "active") }}
+{{- $live := ternary "" $active (gt (int .Values.canaryWeight) 0) -}}
+{{- include "bluegreen.service" (dict "root" . "name" $name "color" $live "role" "active" "stable" $active) }}
 {{- if (index .Values $idle).enabled }}
 ---
 {{ include "bluegreen.service" (dict "root" . "name" (printf "%s-preview" $name) "color" $idle "role" "preview") }}
@@ -22,6 +26,10 @@ metadata:
   labels:
     {{- include "bluegreen.labels" (dict "root" .root) | nindent 4 }}
     platform/traffic: {{ .role }}
+  {{- if not .color }}
+  annotations:
+    platform/stable-color: {{ .stable }}
+  {{- end }}
 spec:
   type: ClusterIP
   selector:

@@ -5,6 +5,8 @@
 - ``switch`` checks the idle color's endpoints are all ready (the preview Service), flips
   ``activeColor`` in the file, runs ``helmfile apply``, then waits until the live Service's
   endpoints are the new color's pods only.
+- ``set_weight`` (a canary step) writes ``canaryWeight`` and the idle color's replicas: the live
+  Service then selects both colors, and the replica ratio sets the weight (kubernetes.canary).
 - ``status`` reads the release (``helm history``, ``helm get values``), the live Service
   selectors and the EndpointSlices.
 
@@ -21,9 +23,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from platformctl.backend import BackendError, ColorView, ServiceView
+from platformctl.backend import BackendError, ColorView, ServiceView, Split
 from platformctl.catalog import COLORS, IMAGE_TAG, SERVICES
-from platformctl.kubernetes import cluster
+from platformctl.kubernetes import canary, cluster
 from platformctl.kubernetes.commands import (
     CommandError,
     Commands,
@@ -35,6 +37,7 @@ from platformctl.kubernetes.envfile import (
     EnvironmentFileError,
     KeyPath,
     active_color_path,
+    canary_weight_path,
     replicas_path,
     version_path,
 )
@@ -222,6 +225,11 @@ class KubernetesBackend:
                 colors=colors,
                 live_url=self._url(name),
                 preview_url=self._url(cluster.preview_service(name)),
+                canary_weight=(
+                    canary.measured_share(name, release.idle, found.get(name, []))
+                    if release.canary_weight
+                    else None
+                ),
             )
         return views
 
@@ -363,6 +371,7 @@ class KubernetesBackend:
         for name, version in restored.items():
             changes[version_path(name, running[name].idle)] = version
             changes[replicas_path(name, running[name].idle)] = "0"
+            changes[canary_weight_path(name)] = ""  # a canary step interrupted earlier ends
         self._apply_or_restore(self._write(changes), "abort")
         self._running = None
         return {name: f"back at {version}, scaled to zero" for name, version in restored.items()}
@@ -424,8 +433,9 @@ class KubernetesBackend:
                     f"not switching {name} to {color}: its preview Service has {problem}"
                 )
         started = time.perf_counter()
-        undo = self._write(self._color_changes(targets))
-        self._apply_or_restore(undo, "rollback" if rollback else "promotion")
+        # The switch ends a canary step: the live Service selects one color again.
+        changes = self._color_changes(targets) | {canary_weight_path(name): "" for name in targets}
+        self._apply_or_restore(self._write(changes), "rollback" if rollback else "promotion")
         self._running = {
             name: ServiceRelease(targets.get(name, release.live), release.versions)
             for name, release in running.items()
@@ -436,11 +446,50 @@ class KubernetesBackend:
         self._forwards.restart(_both_services(targets), strict=False)
         return time.perf_counter() - started
 
-    def set_weight(self, targets: Mapping[str, str], percent: int) -> float:
-        raise BackendError(
-            "canary steps run on the local processes only so far (issue 17): on Kubernetes the "
-            "replica-ratio mode is not built yet; use deploy and promote"
+    def set_weight(self, targets: Mapping[str, str], percent: int) -> Split:
+        running = self._in_step_with_file()
+        for name, color in targets.items():
+            if color == running[name].live:
+                raise BackendError(f"{name} {color} is live: a canary step needs the idle color")
+        started = time.perf_counter()
+        changes: dict[KeyPath, str] = {}
+        pods: dict[str, int] = {}
+        for name, color in targets.items():
+            if 0 < percent < 100:
+                # Next to the stable color's pods as they are now (an HPA may have scaled it).
+                stable = self._deployment_replicas(cluster.deployment(name, running[name].live))
+                pods[name] = canary.canary_pods(stable, percent)
+                changes[canary_weight_path(name)] = str(percent)
+                # "" when that is the color's full size, as the chart reads it back.
+                changes[replicas_path(name, color)] = self.environment.size.entry(pods[name])
+            else:
+                # All traffic back on the stable color; the canary keeps its pods, pending.
+                changes[canary_weight_path(name)] = ""
+        undo = self._write(changes)
+        if undo:
+            self._apply_or_restore(undo, f"canary step {percent}%")
+            self._running = None
+        if pods:
+            self._await_endpoints(
+                targets,
+                lambda name, color, found: canary.split_problem(
+                    name, running[name].live, color, pods[name], found
+                ),
+                "the canary split",
+            )
+        else:
+            self.await_live({name: running[name].live for name in targets})
+        views = self.status()
+        # The preview forwards may be pinned to pods the step removed.
+        self._forwards.restart(_both_services(targets), strict=False)
+        return Split(
+            time.perf_counter() - started,
+            {name: views[name].canary_weight or 0 for name in targets},
         )
+
+    def _deployment_replicas(self, deployment: str) -> int:
+        spec = self._json(self.kubectl("get", "deployment", deployment, "--output", "json"))
+        return int((spec.get("spec") or {}).get("replicas") or 0)
 
     def scale_down_delay(self) -> float | None:
         return self.environment.scale_down_delay
@@ -467,12 +516,21 @@ class KubernetesBackend:
 
     def await_live(self, targets: Mapping[str, str]) -> None:
         """Return once each live Service's endpoints are only ``color``'s pods, all ready."""
+        self._await_endpoints(targets, cluster.serving_problem, "the new color")
+
+    def _await_endpoints(
+        self,
+        targets: Mapping[str, str],
+        problem: Callable[[str, str, list[cluster.Endpoint]], str | None],
+        what: str,
+    ) -> None:
+        """Poll each live Service's endpoints until ``problem(service, color, endpoints)`` finds
+        nothing wrong for every ``service: color``, or the switch timeout passes."""
         deadline = time.monotonic() + self.timeouts.switch
         while True:
             found = self._endpoints(list(targets))
             problems = {
-                name: cluster.serving_problem(name, color, found.get(name, []))
-                for name, color in targets.items()
+                name: problem(name, color, found.get(name, [])) for name, color in targets.items()
             }
             problems = {name: p for name, p in problems.items() if p}
             if not problems:
@@ -480,7 +538,7 @@ class KubernetesBackend:
             if time.monotonic() > deadline:
                 details = "; ".join(f"{name}: {p}" for name, p in problems.items())
                 raise BackendError(
-                    f"live Services did not reach the new color within "
+                    f"live Services did not reach {what} within "
                     f"{self.timeouts.switch:.0f}s: {details}"
                 )
             time.sleep(self.timeouts.poll)
@@ -528,6 +586,9 @@ class KubernetesBackend:
                     drift.append(
                         f'{name} {color} replicas "{entry.replicas[color]}" (cluster: "{runs}")'
                     )
+            step = str(release.canary_weight or "")
+            if entry.canary_weight != step:
+                drift.append(f'{name} canaryWeight "{entry.canary_weight}" (cluster: "{step}")')
         if drift:
             raise BackendError(
                 f"{self.file.path.name} differs from the cluster: {'; '.join(drift)}. "

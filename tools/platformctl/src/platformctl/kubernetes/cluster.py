@@ -30,13 +30,21 @@ def deployment(service: str, color: str) -> str:
     return f"{service}-{color}"
 
 
+# On a live Service that selects both colors (a canary step): which one is the stable color.
+STABLE_COLOR_ANNOTATION = "platform/stable-color"
+
+
 def selected_colors(services_json: Mapping[str, Any]) -> dict[str, str]:
-    """Service name -> the color its selector picks (Services without one are left out)."""
+    """Service name -> the color its selector picks, or during a canary step the stable color
+    (Services with neither are left out)."""
     colors = {}
     for item in services_json.get("items", []):
-        color = ((item.get("spec") or {}).get("selector") or {}).get("color")
+        metadata = item["metadata"]
+        color = ((item.get("spec") or {}).get("selector") or {}).get("color") or (
+            metadata.get("annotations") or {}
+        ).get(STABLE_COLOR_ANNOTATION)
         if color:
-            colors[item["metadata"]["name"]] = color
+            colors[metadata["name"]] = color
     return colors
 
 

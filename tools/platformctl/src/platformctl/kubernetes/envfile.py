@@ -29,11 +29,13 @@ class EnvironmentFileError(ValueError):
 @dataclass(frozen=True)
 class ServiceEntry:
     """One service in the file: its own live color ("" follows the global one), its versions,
-    and each color's own replicas ("" follows the environment's size)."""
+    each color's own replicas ("" follows the environment's size), and a canary step's weight
+    ("" when there is none)."""
 
     active_color: str
     versions: Mapping[str, str]  # color -> version (the image tag)
-    replicas: Mapping[str, str]  # color -> "" | "0" (scaled down) | a preview size
+    replicas: Mapping[str, str]  # color -> "" | "0" (scaled down) | a preview or canary size
+    canary_weight: str = ""
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,10 @@ def replicas_path(service: str, color: str) -> KeyPath:
     return ("services", service, color, "replicas")
 
 
+def canary_weight_path(service: str) -> KeyPath:
+    return ("services", service, "canaryWeight")
+
+
 class EnvironmentFile:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -77,6 +83,7 @@ class EnvironmentFile:
                         active_color=str(spec.get("activeColor") or ""),
                         versions={color: str(spec[color]["version"]) for color in COLORS},
                         replicas={color: _text(spec[color].get("replicas")) for color in COLORS},
+                        canary_weight=_text(spec.get("canaryWeight")),
                     )
                     for name, spec in data["services"].items()
                 },

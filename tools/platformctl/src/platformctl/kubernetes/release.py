@@ -45,13 +45,15 @@ class Revision:
 
 @dataclass(frozen=True)
 class ServiceRelease:
-    """One service as a revision's values have it. Sizes are not part of its state: scaling a
-    color up or down changes neither what is pending nor what a rollback returns to."""
+    """One service as a revision's values have it. Sizes and canary steps are not part of its
+    state: they change neither what is pending nor what a rollback returns to."""
 
     live: str
     versions: Mapping[str, str]
     # color -> fixed replicas; None: autoscaled, or not known from these values
     replicas: Mapping[str, int | None] = field(default_factory=dict, compare=False)
+    # A canary step: the live Service selects both colors (chart value canaryWeight); 0: none.
+    canary_weight: int = field(default=0, compare=False)
 
     def scaled_down(self, color: str) -> bool:
         return self.replicas.get(color) == 0
@@ -76,6 +78,7 @@ def service_releases(
                 color: str((own.get("image") or {}).get("tag", "")) for color, own in colors.items()
             },
             replicas={color: _fixed_replicas(own) for color, own in colors.items()},
+            canary_weight=int(spec.get("canaryWeight") or 0),
         )
     return releases
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 
 import httpx
 
-from platformctl.backend import BackendError, ColorView, ServiceView
+from platformctl.backend import BackendError, ColorView, ServiceView, Split
 from platformctl.catalog import SERVICES
 from platformctl.local import caddy, loopback
 from platformctl.local.processes import pid_alive
@@ -18,6 +18,7 @@ from platformctl.paths import Home
 from platformctl.traffic import Credentials
 
 PROBE_TIMEOUT = 1.0
+CANARY_READY_TIMEOUT = 60.0  # a canary scaled to full size before its first step
 
 
 class LocalBackend:
@@ -74,7 +75,7 @@ class LocalBackend:
                 colors=colors,
                 live_url=f"http://127.0.0.1:{state.ports.stable[name]}",
                 preview_url=f"http://127.0.0.1:{state.ports.preview[name]}",
-                canary_weight=service.canary_weight,
+                canary_weight=caddy.split_percent(service.canary_weight) or None,
             )
         return views
 
@@ -190,7 +191,11 @@ class LocalBackend:
         self._wait_routed(stable, targets, timeout=10)
         return time.perf_counter() - started
 
-    def set_weight(self, targets: Mapping[str, str], percent: int) -> float:
+    def set_weight(self, targets: Mapping[str, str], percent: int) -> Split:
+        if percent > 0:
+            # The canary takes live traffic from the proxy's slots: it runs at full size.
+            self.start(targets)
+            self.wait_ready(targets, CANARY_READY_TIMEOUT)
         started = time.perf_counter()
         with self.store.transaction() as state:
             for name, color in targets.items():
@@ -204,7 +209,10 @@ class LocalBackend:
             stable = {name: state.ports.stable[name] for name in targets}
             live = {name: state.services[name].active for name in targets}
         self._wait_routed(stable, dict.fromkeys(targets, caddy.SPLIT) if percent else live, 10)
-        return time.perf_counter() - started
+        return Split(
+            time.perf_counter() - started,
+            dict.fromkeys(targets, caddy.split_percent(percent if percent < 100 else None)),
+        )
 
     def scale_down_delay(self) -> float | None:
         runtime = self.load().runtime

@@ -164,13 +164,24 @@ def route_files(state: PlatformState) -> dict[str, str]:
     return files
 
 
+def canary_slots(weight: int | None) -> int:
+    """How many of the SPLIT_SLOTS go to the canary for a step's ``weight`` (percent)."""
+    if not weight:
+        return 0
+    # A step is never all or nothing.
+    return min(max(round(weight * SPLIT_SLOTS / 100), 1), SPLIT_SLOTS - 1)
+
+
+def split_percent(weight: int | None) -> int:
+    """The percent of live traffic the canary really takes at ``weight``: whole slots."""
+    return canary_slots(weight) * 100 // SPLIT_SLOTS
+
+
 def split_slots(state: PlatformState, name: str) -> list[str]:
     """The SPLIT_SLOTS upstreams of a canary step: round(weight / 5) of them the idle color's
     instances, spread evenly among the active color's (all active when there is no step)."""
     service = state.services[name]
-    canary = round((service.canary_weight or 0) * SPLIT_SLOTS / 100)
-    if service.canary_weight:
-        canary = min(max(canary, 1), SPLIT_SLOTS - 1)  # a step is never all or nothing
+    canary = canary_slots(service.canary_weight)
     pools = {
         color: [f"127.0.0.1:{i.port}" for i in service.colors[color].current_instances()]
         for color in (service.active, service.idle)

@@ -51,12 +51,15 @@ def live_color_file(home: Home) -> Path:
     return home.prometheus_dir / "live-color.yaml"
 
 
-def write_live_color(live: Mapping[str, str], home: Home) -> Path:
-    """``platform_live_color{service,color}``: 1 for the live color, as the chart records it."""
+def write_live_color(
+    live: Mapping[str, str], canary_weights: Mapping[str, int], home: Home
+) -> Path:
+    """``platform_live_color{service,color}`` (1 for the live color) and
+    ``platform_traffic_weight``, as the chart records them."""
     from platformctl.dashboards.live_color import render_live_color_rules
 
     path = live_color_file(home)
-    _atomic_write(path, render_live_color_rules(live))
+    _atomic_write(path, render_live_color_rules(live, canary_weights=canary_weights))
     return path
 
 

@@ -51,7 +51,7 @@ class Supervisor:
         self.caddy: ManagedProcess | None = None
         self.prometheus: ManagedProcess | None = None
         self.applied_targets: str | None = None
-        self.published_live: dict[str, str] | None = None
+        self.published_live: tuple[dict[str, str], dict[str, int]] | None = None
         self.wake = threading.Event()
         self.stopping = threading.Event()
         self.warnings: list[str] = []
@@ -153,8 +153,12 @@ class Supervisor:
             self._keep_infra_alive(state)
             self._apply_routes(state)
             live = {name: service.active for name, service in state.services.items()}
+            weights = {
+                name: caddy.split_percent(service.canary_weight)
+                for name, service in state.services.items()
+            }
             prometheus_port = state.ports.prometheus
-        self._publish_live_color(live, prometheus_port)
+        self._publish_live_color(live, weights, prometheus_port)
         for process in self.draining:
             process.enforce_deadline()
         self.draining = [p for p in self.draining if p.alive()]
@@ -239,16 +243,19 @@ class Supervisor:
             prometheus.write_targets(state, self.home)
             self.applied_targets = targets
 
-    def _publish_live_color(self, live: dict[str, str], port: int) -> None:
-        """Alerts and dashboards read the live color from ``platform_live_color``."""
-        if live == self.published_live:
+    def _publish_live_color(
+        self, live: dict[str, str], canary_weights: dict[str, int], port: int
+    ) -> None:
+        """Alerts and dashboards read the live color from ``platform_live_color``, and each
+        color's share of live traffic from ``platform_traffic_weight``."""
+        if (live, canary_weights) == self.published_live:
             return
-        prometheus.write_live_color(live, self.home)
+        prometheus.write_live_color(live, canary_weights, self.home)
         try:
             prometheus.reload(port)
         except httpx.HTTPError:
             return  # Prometheus is still starting; it reads the file then, or we retry
-        self.published_live = live
+        self.published_live = (live, canary_weights)
 
 
 def _all_instances(state: PlatformState) -> list[Instance]:
