@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
+from platformctl.dashboards.live_color import live_color_rule_group
 
 from tests.support.helm_render import (
     PLATFORM_CHART,
@@ -123,8 +124,9 @@ def test_a_chart_version_bump_alone_restarts_no_pod(renders, tmp_path) -> None:
 def test_a_canary_step_selects_both_colors_and_records_the_replica_ratio(renders) -> None:
     """canaryWeight > 0: the live Service drops its color (the pods of both colors serve live
     traffic), keeps the stable color in an annotation, and platform_traffic_weight records each
-    color's share of the replicas, 1 canary pod next to 2 stable ones here."""
-    step = render(PLATFORM_CHART, {"orders": {"canaryWeight": 10, "green": {"replicas": 1}}})
+    color's share, 1 canary pod next to 2 stable ones here (canaryWeight is that share, as
+    platformctl writes it)."""
+    step = render(PLATFORM_CHART, {"orders": {"canaryWeight": 33, "green": {"replicas": 1}}})
     diff = diff_objects(renders["blue"], step)
     assert not diff.added and not diff.removed
     assert set(diff.changed) == {
@@ -136,7 +138,11 @@ def test_a_canary_step_selects_both_colors_and_records_the_replica_ratio(renders
     assert "color" not in live["spec"]["selector"]
     assert live["metadata"]["annotations"] == {"platform/stable-color": "blue"}
     [config] = [o for o in step if o["metadata"]["name"] == "platform-live-color"]
-    rules = yaml.safe_load(config["data"]["platform-live-color.yaml"])["groups"][0]["rules"]
+    [group] = yaml.safe_load(config["data"]["platform-live-color.yaml"])["groups"]
+    # The local runtime records the same group from the same weight.
+    live = dict.fromkeys(SERVICES, "blue")
+    assert group == live_color_rule_group(live, "platform", canary_weights={"orders": 33})
+    rules = group["rules"]
     weights = {
         (r["labels"]["service"], r["labels"]["color"]): r["expr"]
         for r in rules

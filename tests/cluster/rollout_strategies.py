@@ -147,16 +147,18 @@ def canary_steps_under_load(env: dict[str, str], version: str) -> dict[str, floa
             found = re.match(r"canary step (\d+)%", line)
             if found:
                 # The command now runs its analysis: the split is in place.
-                seen[int(found.group(1))] = (live_endpoint_colors(env), entry("orders", "green"))
+                orders = yaml.safe_load(ENV_FILE.read_text())["services"]["orders"]
+                seen[int(found.group(1))] = (live_endpoint_colors(env), orders)
         canary.wait(timeout=600)
     out = "".join(lines)
     print(out[-4000:])
     assert canary.returncode == 0, out[-3000:]
     for step, taken, pods in ((10, 33, 1), (50, 50, 2)):
         assert f"canary step {step}%: orders green takes {taken}% of live traffic" in out, out
-        colors, green = seen[step]
+        colors, orders = seen[step]
         assert colors.count("green") == pods and colors.count("blue") == 2, (step, colors)
-        assert green["replicas"] == ("" if pods == 2 else str(pods))  # "": the full size
+        assert orders["green"]["replicas"] == ("" if pods == 2 else str(pods))  # "": full size
+        assert orders["canaryWeight"] == str(taken)
     assert "canary passed every step: promoting orders green" in out
     assert selectors(env)["orders"] == "green"
     assert live_endpoint_colors(env) == ["green", "green"]

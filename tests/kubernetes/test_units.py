@@ -238,15 +238,16 @@ def test_a_canary_step_takes_its_share_of_the_pods(stable, percent, pods, taken)
 
 
 def test_a_canary_split_is_the_stable_pods_and_the_canary_s_all_ready():
-    from platformctl.kubernetes.canary import measured_share, split_problem
+    from platformctl.kubernetes.canary import measured_share, share, split_problem
     from platformctl.kubernetes.cluster import Endpoint
 
     stable = [Endpoint("orders-blue-a1-x", True), Endpoint("orders-blue-a1-y", True)]
     canary = [Endpoint("orders-green-b2-z", True)]
     assert split_problem("orders", "blue", "green", 1, stable + canary) is None
     assert measured_share("orders", "green", stable + canary) == 33
+    assert (share(2, 10), share(1, 7)) == (17, 13)  # rounded half up, as the file records it
     assert split_problem("orders", "blue", "green", 1, stable) == "0 green endpoints, not 1"
-    assert split_problem("orders", "blue", "green", 1, canary) == "no blue endpoints"
+    assert split_problem("orders", "blue", "green", 1, canary) == "no ready blue endpoints"
     starting = [Endpoint("orders-green-b2-z", False)]
     assert split_problem("orders", "blue", "green", 1, stable + starting) == (
         "not ready: orders-green-b2-z"

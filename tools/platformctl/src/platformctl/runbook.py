@@ -225,30 +225,52 @@ def canary(
     stable = output.targets({name: views[name].live for name in services})
     preview = {name: views[name].preview_url for name in services}
     backend.set_weight(targets, 0)  # from nothing; a runtime that cannot split refuses here
-    for step in steps:
-        if step >= 100:
-            break
-        split = backend.set_weight(targets, step)
-        taken = ", ".join(
-            f"{name} {targets[name]} takes {split.percents[name]}%" for name in targets
-        )
-        console.print(
-            f"canary step {step}%: {taken} of live traffic "
-            f"(routed in {split.seconds * 1000:.0f} ms)"
-        )
-        result = _analyse(
-            backend, views, targets, analysis, analysis.pre_promotion, f"canary {step}%",
-            preview, console,
-        )  # fmt: skip
-        if result.verdict is not Verdict.successful:
-            back = backend.set_weight(targets, 0)
-            raise RunbookError(
-                f"canary stopped at step {step}%: analysis {result.verdict.value.lower()} for "
-                f"{output.failing(result)}; all live traffic is back on {stable} "
-                f"(in {back.seconds * 1000:.0f} ms), and {output.targets(targets)} stays pending"
-            )
+    try:
+        for step in steps:
+            if step >= 100:
+                break
+            _canary_step(backend, views, targets, step, analysis, preview, stable, console)
+    except RunbookError:
+        raise  # a failed step: the traffic is back already
+    except (Exception, KeyboardInterrupt) as exc:
+        # An error or Ctrl-C mid-step must not leave the canary taking live traffic.
+        try:
+            backend.set_weight(targets, 0)
+            back = f"all live traffic is back on {stable}"
+        except (Exception, KeyboardInterrupt) as again:
+            back = f"sending the traffic back failed too ({again}): check `platformctl status`"
+        raise RunbookError(f"canary stopped: {exc or type(exc).__name__}; {back}") from None
     console.print(f"canary passed every step: promoting {output.targets(targets)}")
     return promote(backend, services, analysis, console, analysed=True, **promotion)
+
+
+def _canary_step(
+    backend: Backend,
+    views: Mapping[str, ServiceView],
+    targets: Mapping[str, str],
+    step: int,
+    analysis: AnalysisConfig,
+    preview: Mapping[str, str],
+    stable: str,
+    console: Console,
+) -> None:
+    """One step: the split, then the analysis; a failed one sends all traffic back and stops."""
+    split = backend.set_weight(targets, step)
+    taken = ", ".join(f"{name} {targets[name]} takes {split.percents[name]}%" for name in targets)
+    console.print(
+        f"canary step {step}%: {taken} of live traffic (routed in {split.seconds * 1000:.0f} ms)"
+    )
+    result = _analyse(
+        backend, views, targets, analysis, analysis.pre_promotion, f"canary {step}%",
+        preview, console,
+    )  # fmt: skip
+    if result.verdict is not Verdict.successful:
+        back = backend.set_weight(targets, 0)
+        raise RunbookError(
+            f"canary stopped at step {step}%: analysis {result.verdict.value.lower()} for "
+            f"{output.failing(result)}; all live traffic is back on {stable} "
+            f"(in {back.seconds * 1000:.0f} ms), and {output.targets(targets)} stays pending"
+        )
 
 
 def auto_promote(

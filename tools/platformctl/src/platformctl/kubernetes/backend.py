@@ -20,7 +20,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from platformctl.backend import BackendError, ColorView, ServiceView, Split
@@ -395,6 +395,9 @@ class KubernetesBackend:
         below = [name for name, color in targets.items() if sizes[name].replicas[color] != ""]
         if below:
             changes = {replicas_path(name, targets[name]): "" for name in below}
+            # A canary step scaled up would take more live traffic than it was analysed at:
+            # the stable color takes it all back while the canary comes to full size.
+            changes |= {canary_weight_path(name): "" for name in below}
             # helmfile (helm --wait) returns once the new pods are ready.
             self._apply_or_restore(self._write(changes), "scaling up")
             self._running = None
@@ -437,7 +440,9 @@ class KubernetesBackend:
         changes = self._color_changes(targets) | {canary_weight_path(name): "" for name in targets}
         self._apply_or_restore(self._write(changes), "rollback" if rollback else "promotion")
         self._running = {
-            name: ServiceRelease(targets.get(name, release.live), release.versions)
+            name: replace(release, live=targets[name], canary_weight=0)
+            if name in targets
+            else release
             for name, release in running.items()
         }
         self.await_live(targets)
@@ -459,7 +464,8 @@ class KubernetesBackend:
                 # Next to the stable color's pods as they are now (an HPA may have scaled it).
                 stable = self._deployment_replicas(cluster.deployment(name, running[name].live))
                 pods[name] = canary.canary_pods(stable, percent)
-                changes[canary_weight_path(name)] = str(percent)
+                # The share of live traffic the pods give, which the chart records as the weight.
+                changes[canary_weight_path(name)] = str(canary.share(pods[name], stable))
                 # "" when that is the color's full size, as the chart reads it back.
                 changes[replicas_path(name, color)] = self.environment.size.entry(pods[name])
             else:

@@ -27,24 +27,27 @@ def canary_pods(stable_pods: int, percent: int) -> int:
 
 
 def share(canary: int, stable: int) -> int:
-    """The percent of live traffic ``canary`` pods take next to ``stable`` ones."""
-    return round(100 * canary / (canary + stable)) if canary + stable else 0
+    """The percent of live traffic ``canary`` pods take next to ``stable`` ones, rounded half
+    up in whole numbers (the chart records the value platformctl writes from this)."""
+    total = canary + stable
+    return (200 * canary + total) // (2 * total) if total else 0
 
 
 def split_problem(
     service: str, stable: str, canary: str, canary_wanted: int, found: Iterable[Endpoint]
 ) -> str | None:
-    """Why the live Service's endpoints ``found`` are not the split of a step (``canary_wanted``
-    ready canary pods beside ready stable ones); None when they are."""
+    """Why the live Service's endpoints ``found`` are not a step's split: ``canary_wanted``
+    canary pods, all ready, beside ready stable ones; None when they are. A stable pod that is
+    not ready (an HPA's new one, a restart) takes no traffic and does not hold the step up."""
     found = list(found)
-    not_ready = sorted(e.pod for e in found if not e.ready)
-    if not_ready:
-        return f"not ready: {', '.join(not_ready)}"
-    colors = [pod_color(service, e.pod) for e in found]
-    if stable not in colors:
-        return f"no {stable} endpoints"
-    if colors.count(canary) != canary_wanted:
-        return f"{colors.count(canary)} {canary} endpoints, not {canary_wanted}"
+    mine = [e for e in found if pod_color(service, e.pod) == canary]
+    starting = sorted(e.pod for e in mine if not e.ready)
+    if starting:
+        return f"not ready: {', '.join(starting)}"
+    if len(mine) != canary_wanted:
+        return f"{len(mine)} {canary} endpoints, not {canary_wanted}"
+    if not any(e.ready and pod_color(service, e.pod) == stable for e in found):
+        return f"no ready {stable} endpoints"
     return None
 
 

@@ -21,6 +21,7 @@ from platformctl.kubernetes.commands import CommandError
 from platformctl.kubernetes.envfile import (
     KeyPath,
     active_color_path,
+    canary_weight_path,
     replicas_path,
     version_path,
 )
@@ -70,6 +71,12 @@ def rollback_to_revision(
     values = backend.values(revision)
     releases = service_releases(values, SERVICES)
     live = {name: r.live for name, r in releases.items()}
+    in_step = sorted(name for name, r in releases.items() if r.canary_weight)
+    if in_step:
+        raise PreconditionError(
+            f"revision {revision} was taken during a canary step of {', '.join(in_step)}: "
+            "roll back to the revision before that canary, or after it"
+        )
     if current is not None:
         _scale_up_first(backend, current.number, live, ready_timeout, console)
     console.print(
@@ -98,6 +105,7 @@ def rollback_to_revision(
             for name in SERVICES
             for color in COLORS
         },
+        **{canary_weight_path(name): "" for name in SERVICES},  # no step at revision N
         # The size each color runs at revision N: "" (the environment's), a preview size, "0".
         **{
             replicas_path(name, color): backend.environment.size.entry(

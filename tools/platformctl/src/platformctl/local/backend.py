@@ -18,7 +18,6 @@ from platformctl.paths import Home
 from platformctl.traffic import Credentials
 
 PROBE_TIMEOUT = 1.0
-CANARY_READY_TIMEOUT = 60.0  # a canary scaled to full size before its first step
 
 
 class LocalBackend:
@@ -192,19 +191,18 @@ class LocalBackend:
         return time.perf_counter() - started
 
     def set_weight(self, targets: Mapping[str, str], percent: int) -> Split:
+        state = self.load()
+        for name, color in targets.items():
+            if color != state.services[name].idle:
+                raise BackendError(f"{name} {color} is live: a canary step needs the idle color")
         if percent > 0:
             # The canary takes live traffic from the proxy's slots: it runs at full size.
             self.start(targets)
-            self.wait_ready(targets, CANARY_READY_TIMEOUT)
+            self.wait_ready(targets, state.runtime.ready_timeout_seconds)
         started = time.perf_counter()
         with self.store.transaction() as state:
-            for name, color in targets.items():
-                service = state.services[name]
-                if color != service.idle:
-                    raise BackendError(
-                        f"{name} {color} is live: a canary step needs the idle color"
-                    )
-                service.canary_weight = percent if 0 < percent < 100 else None
+            for name in targets:
+                state.services[name].canary_weight = percent if 0 < percent < 100 else None
             caddy.apply(state, self.home.routes_dir, force=True)
             stable = {name: state.ports.stable[name] for name in targets}
             live = {name: state.services[name].active for name in targets}
