@@ -19,6 +19,8 @@ declare -A provider=(
   [ctr]=containerd
   [iptables]=iptables
   [conntrack]=conntrack
+  # kube-router (the NetworkPolicy enforcer) drives ipsets through the ipset utility.
+  [ipset]=ipset
   [socat]=socat
   [ip]=iproute2
 )
