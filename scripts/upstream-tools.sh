@@ -3,7 +3,7 @@
 # version (PLATFORM_TOOLS_CACHE, default ~/.cache/platform-tools). A tool already built is
 # reused, so a warm run takes seconds. Prints one summary line last. Versions: upstream-tools.env.
 #
-#   scripts/upstream-tools.sh GROUP...     cluster | monitoring-operator | helm | supply-chain
+#   scripts/upstream-tools.sh GROUP...     cluster | monitoring-operator | gateway | helm | supply-chain
 #   scripts/upstream-tools.sh --print-dir  where the tools are (NAME-VERSION/bin/)
 #
 # Modules whose go.mod carries `replace` directives (Kubernetes, etcd, helmfile) are refused by
@@ -20,7 +20,7 @@ if [[ "${1:-}" == "--print-dir" ]]; then
   exit 0
 fi
 if [[ $# -eq 0 ]]; then
-  echo "usage: $0 GROUP... (cluster, monitoring-operator, helm, supply-chain) | --print-dir" >&2
+  echo "usage: $0 GROUP... (cluster, monitoring-operator, gateway, helm, supply-chain) | --print-dir" >&2
   exit 2
 fi
 command -v go >/dev/null || { echo "error: go is not installed (Go 1.25+ is needed to build the cluster tools)" >&2; exit 1; }
@@ -223,6 +223,21 @@ build_prometheus_operator() {
     python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])' >"${out}/module-dir"
 }
 
+# A Gateway API implementation for the chart's gateway canary mode: Traefik, whose
+# kubernetesgateway provider programs weighted HTTPRoutes. The Gateway API CRDs stay in the
+# module cache (config/crd/standard), applied from there.
+build_traefik() {
+  build_main "$1" "$2" github.com/traefik/traefik/v3 github.com/traefik/traefik/v3/cmd/traefik traefik \
+    "-X github.com/traefik/traefik/v3/pkg/version.Version=$2"
+}
+
+build_gateway_api() {
+  local out="$1" version="$2"
+  mkdir -p "${out}/src"
+  (cd "${out}/src" && go mod download -json "sigs.k8s.io/gateway-api@${version}") |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])' >"${out}/module-dir"
+}
+
 build_syft() {
   build_main "$1" "$2" github.com/anchore/syft github.com/anchore/syft/cmd/syft syft \
     "-X main.version=${2#v}"
@@ -260,6 +275,10 @@ for group in "$@"; do
     monitoring-operator)
       build_tool prometheus-operator "${PROMETHEUS_OPERATOR_VERSION}" build_prometheus_operator
       ;;
+    gateway)
+      build_tool gateway-api "${GATEWAY_API_VERSION}" build_gateway_api
+      build_tool traefik "${TRAEFIK_VERSION}" build_traefik
+      ;;
     helm)
       build_helm_tools
       ;;
@@ -269,7 +288,7 @@ for group in "$@"; do
       build_tool cosign "${COSIGN_VERSION}" build_cosign
       ;;
     *)
-      echo "error: unknown tool group '${group}' (one of: cluster, monitoring-operator, helm, supply-chain)" >&2
+      echo "error: unknown tool group '${group}' (one of: cluster, monitoring-operator, gateway, helm, supply-chain)" >&2
       exit 2
       ;;
   esac

@@ -152,3 +152,74 @@ def test_a_canary_step_selects_both_colors_and_records_the_replica_ratio(renders
     assert weights[("orders", "blue")] == "vector(67)"
     assert weights[("payments", "blue")] == "vector(100)"
     assert weights[("payments", "green")] == "vector(0)"
+
+
+GATEWAY_ROUTING = {
+    "canaryRouting": {
+        "mode": "gateway",
+        "gateway": {"name": "platform", "namespace": "gateway-system", "domain": "example.test"},
+    }
+}
+
+
+def _route(objects: list[dict], service: str) -> dict:
+    [route] = [o for o in objects if o["kind"] == "HTTPRoute" and o["metadata"]["name"] == service]
+    return route
+
+
+def test_gateway_routing_weights_an_httproute_and_leaves_the_services_alone(renders) -> None:
+    """canaryRouting gateway: each service gets an HTTPRoute on the named Gateway for
+    <service>.<domain>, all to the live Service outside a step; a step changes that route's
+    weights (live 90, preview 10) and nothing about the Services."""
+    routed = render(PLATFORM_CHART, {"global": GATEWAY_ROUTING})
+    diff = diff_objects(renders["blue"], routed)
+    assert {kind for kind, _ in diff.added} == {"HTTPRoute"} and not diff.removed
+    route = _route(routed, "orders")
+    assert route["spec"]["parentRefs"] == [
+        {
+            "group": "gateway.networking.k8s.io",
+            "kind": "Gateway",
+            "name": "platform",
+            "namespace": "gateway-system",
+        }
+    ]
+    assert route["spec"]["hostnames"] == ["orders.example.test"]
+    assert route["spec"]["rules"] == [
+        {"backendRefs": [{"name": "orders", "port": 80, "weight": 100}]}
+    ]
+
+    step = render(
+        PLATFORM_CHART,
+        {"global": GATEWAY_ROUTING, "orders": {"canaryWeight": 10, "green": {"replicas": 1}}},
+    )
+    diff = diff_objects(routed, step)
+    assert set(diff.changed) == {
+        ("HTTPRoute", "orders"),
+        ("Deployment", "orders-green"),
+        ("ConfigMap", "platform-live-color"),
+    }
+    assert _route(step, "orders")["spec"]["rules"] == [
+        {
+            "backendRefs": [
+                {"name": "orders", "port": 80, "weight": 90},
+                {"name": "orders-preview", "port": 80, "weight": 10},
+            ]
+        }
+    ]
+    [live] = [o for o in step if o["kind"] == "Service" and o["metadata"]["name"] == "orders"]
+    assert live["spec"]["selector"]["color"] == "blue"
+
+
+def test_gateway_proxies_are_let_in_by_every_networkpolicy() -> None:
+    peer = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "traefik"}}}
+    routing = {"canaryRouting": {**GATEWAY_ROUTING["canaryRouting"]}}
+    routing["canaryRouting"]["gateway"] = {
+        **routing["canaryRouting"]["gateway"],
+        "ingressFrom": [peer],
+    }
+    objects = render(PLATFORM_CHART, {"global": routing})
+    policies = [o for o in objects if o["kind"] == "NetworkPolicy" and "ingress" in o["spec"]]
+    service_policies = [p for p in policies if p["metadata"]["name"] in SERVICES]
+    assert len(service_policies) == len(SERVICES)
+    for policy in service_policies:
+        assert peer in policy["spec"]["ingress"][0]["from"], policy["metadata"]["name"]

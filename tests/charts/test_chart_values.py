@@ -39,6 +39,14 @@ def _rejection(values: dict[str, Any]) -> str:
             {"orders": {"canaryWeight": 25, "green": {"enabled": False}}},
             "orders: canaryWeight 25 needs the idle color enabled",
         ),
+        (
+            {"global": {"canaryRouting": {"mode": "mesh"}}},
+            "at '/global/canaryRouting/mode': value must be one of",
+        ),
+        (
+            {"global": {"canaryRouting": {"mode": "gateway", "gateway": {"name": "platform"}}}},
+            "at '/global/canaryRouting/gateway/domain': minLength: got 0, want 1",
+        ),
     ],
     ids=[
         "purple",
@@ -50,6 +58,8 @@ def _rejection(values: dict[str, Any]) -> str:
         "external-with-bundled",
         "canary-everything",
         "canary-without-idle",
+        "unknown-canary-routing",
+        "gateway-without-domain",
     ],
 )
 def test_schema_rejects_bad_values_with_a_clear_error(values: dict, message: str) -> None:

@@ -4,6 +4,7 @@ release and context from helmfile.yaml, and how the release history explains the
 from __future__ import annotations
 
 import difflib
+import shutil
 from pathlib import Path
 
 import pytest
@@ -252,6 +253,72 @@ def test_a_canary_split_is_the_stable_pods_and_the_canary_s_all_ready():
     assert split_problem("orders", "blue", "green", 1, stable + starting) == (
         "not ready: orders-green-b2-z"
     )
+
+
+@pytest.mark.parametrize(
+    ("stable", "percent", "pods"),
+    [(2, 10, 1), (2, 50, 1), (2, 75, 2), (3, 10, 1), (10, 25, 3), (10, 99, 10)],
+)
+def test_a_routed_canary_step_gets_its_share_of_the_capacity(stable, percent, pods):
+    """By gateway the weight is exact at any size; the canary's pods only carry its share."""
+    from platformctl.kubernetes.canary import routed_canary_pods
+
+    assert routed_canary_pods(stable, percent) == pods
+    with pytest.raises(ValueError, match="between 1 and 99, not 100"):
+        routed_canary_pods(stable, 100)
+
+
+def _route(weights: dict[str, int], *, generation: int = 3, observed: int = 3) -> dict:
+    accepted = [
+        {"type": kind, "status": "True", "observedGeneration": observed}
+        for kind in ("Accepted", "ResolvedRefs")
+    ]
+    return {
+        "metadata": {"name": "orders", "generation": generation},
+        "spec": {"rules": [{"backendRefs": [{"name": n, "port": 80, "weight": w}
+                                            for n, w in weights.items()]}]},
+        "status": {"parents": [{"parentRef": {"name": "platform"}, "conditions": accepted}]},
+    }  # fmt: skip
+
+
+def test_a_routed_step_is_in_place_once_a_gateway_accepted_its_weights():
+    from platformctl.kubernetes.canary import ready_canary_problem, route_problem, route_weight
+    from platformctl.kubernetes.cluster import Endpoint
+
+    step = _route({"orders": 90, "orders-preview": 10})
+    assert route_weight(step, "orders-preview") == 10
+    assert route_problem(step, "orders-preview", 10) is None
+    assert route_problem(step, "orders-preview", 25) == (
+        "the HTTPRoute gives orders-preview 10%, not 25%"
+    )
+    stale = _route({"orders": 90, "orders-preview": 10}, generation=4)
+    assert route_problem(stale, "orders-preview", 10) == (
+        "no gateway has accepted generation 4 of the HTTPRoute yet"
+    )
+    assert route_problem(_route({"orders": 100}), "orders-preview", 0) is None
+    assert route_problem(None, "orders-preview", 0).startswith("no HTTPRoute")
+    canary = [Endpoint("orders-green-b2-z", True)]
+    assert ready_canary_problem(canary, 1) is None
+    assert ready_canary_problem(canary, 2) == "1 preview endpoints, not 2"
+    assert ready_canary_problem([Endpoint("orders-green-b2-z", False)], 1) == (
+        "not ready: orders-green-b2-z"
+    )
+
+
+def test_canary_routing_comes_from_the_environment_and_is_checked(tmp_path: Path):
+    from platformctl.kubernetes import load_environment
+    from platformctl.paths import repo_root
+
+    assert load_environment("local", repo_root()).canary_routing == "replicas"
+    repo = tmp_path / "repo"
+    shutil.copytree(repo_root() / "environments", repo / "environments")
+    shutil.copy(repo_root() / "helmfile.yaml", repo)
+    local = repo / "environments" / "local.yaml"
+    local.write_text(local.read_text().replace("  mode: replicas", "  mode: gateway"))
+    assert load_environment("local", repo).canary_routing == "gateway"
+    local.write_text(local.read_text().replace("  mode: gateway", "  mode: mesh"))
+    with pytest.raises(BackendError, match=r"canaryRouting\.mode must be one of replicas, gateway"):
+        load_environment("local", repo)
 
 
 def test_a_live_service_selecting_both_colors_names_its_stable_color():

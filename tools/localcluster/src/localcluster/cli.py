@@ -116,6 +116,17 @@ def monitoring_operator_command() -> None:
 
 
 @app.command()
+def gateway() -> None:
+    """Install the Gateway API and Traefik serving it (a Gateway in gateway-system), for the
+    chart's canary.routing: gateway. Idempotent."""
+    try:
+        address = cluster.install_gateway(console.print)
+    except cluster.ClusterError as error:
+        _fail(str(error))
+    console.print(f"the gateway is serving HTTPRoutes at http://{address}")
+
+
+@app.command()
 def status() -> None:
     """Say whether the cluster runs and is healthy (exit 1 if not)."""
     reason = cluster.healthy()

@@ -28,6 +28,7 @@ from localcluster import (
     access,
     cluster_metrics,
     configs,
+    gateway,
     images,
     monitoring,
     monitoring_operator,
@@ -373,6 +374,36 @@ def install_monitoring_operator(say: Say) -> str:
         raise ClusterError(str(error)) from None
 
 
+def install_gateway(say: Say) -> str:
+    """The Gateway API CRDs, a GatewayClass and Gateway, and Traefik serving them on the host
+    (gateway.py), on the running cluster; returns the gateway's address. Idempotent."""
+    if reason := healthy():
+        raise ClusterError(f"the local cluster is not running ({reason}): make cluster")
+    try:
+        cache = upstream_tools.build("gateway", lambda line: say(f"  {line}"))
+        gateway.install_resources(kubectl, gateway.crd_directory(cache), say)
+        with lock():
+            running, state = processes.load()
+            if not any(p.name == "gateway" and p.alive() for p in running):
+                binary = cache.binary("traefik")
+                say(f"  Traefik {cache.version('traefik')} on the host at {gateway.ADDRESS}")
+                started = processes.start(
+                    "gateway", gateway.command(binary), in_node=False, env=gateway.environment()
+                )
+                processes.save([*(p for p in running if p.name != "gateway"), started], **state)
+                wait_until("Traefik answering", gateway.ready, 60, "gateway", say)
+        gateway.await_programmed(kubectl)
+        say(f"  Gateway {gateway.NAMESPACE}/{gateway.GATEWAY} programmed")
+    except (
+        upstream_tools.ToolsError,
+        gateway.GatewayError,
+        subprocess.SubprocessError,
+        OSError,
+    ) as error:
+        raise ClusterError(str(error)) from None
+    return gateway.ADDRESS
+
+
 # Node daemons that can be restarted in place: what runs on the node (the pods' containers and
 # their shims) does not depend on them staying up.
 RESTARTABLE = ("kubelet", "containerd", "kube-proxy")
@@ -453,6 +484,7 @@ def _down(keep_logs: bool = False, say: Say = lambda _m: None) -> None:
     running, _ = processes.load()
     by_name = {p.name: p for p in running}
     for name in (
+        "gateway",
         "prometheus",
         "kube-state-metrics",
         "metrics-server",

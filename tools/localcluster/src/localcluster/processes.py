@@ -48,8 +48,16 @@ class Process:
                 os.kill(self.pid, signal.SIGKILL)
 
 
-def start(name: str, argv: list[str], *, in_node: bool = True, netns: str = paths.NETNS) -> Process:
-    """Start ``argv`` detached (its own session), in a node's network namespace."""
+def start(
+    name: str,
+    argv: list[str],
+    *,
+    in_node: bool = True,
+    netns: str = paths.NETNS,
+    env: dict[str, str] | None = None,
+) -> Process:
+    """Start ``argv`` detached (its own session), in a node's network namespace; ``env`` adds
+    to the environment it inherits."""
     paths.LOG_DIR.mkdir(parents=True, exist_ok=True)
     command = argv
     if in_node:
@@ -63,6 +71,7 @@ def start(name: str, argv: list[str], *, in_node: bool = True, netns: str = path
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            env={**os.environ, **env} if env else None,
         )
     return Process(name, popen.pid, argv[0], list(argv), in_node, netns)
 

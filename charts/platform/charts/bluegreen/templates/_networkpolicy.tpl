@@ -31,6 +31,11 @@ spec:
         {{- with .Values.networkPolicy.extraIngressFrom }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
+        {{- if eq (include "bluegreen.canaryRouting" .) "gateway" }}
+        {{- with .Values.global.canaryRouting.gateway.ingressFrom }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+        {{- end }}
       ports:
         - port: {{ $port }}
           protocol: TCP

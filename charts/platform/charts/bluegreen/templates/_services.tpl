@@ -1,15 +1,17 @@
 {{/*
 The Service <svc> selects the active color; <svc>-preview selects the idle color.
 Promotion changes nothing but these two selectors.
-A canary step (canaryWeight > 0) drops the color from the live selector: both colors' ready pods
-take live traffic, each its share of them (the replicas set the weight, as Argo Rollouts' canary
-does without traffic routing). The annotation keeps which color is the stable one.
+A canary step (canaryWeight > 0) routed by replicas drops the color from the live selector: both
+colors' ready pods take live traffic, each its share of them (the replicas set the weight, as Argo
+Rollouts' canary does without traffic routing). The annotation keeps which color is the stable
+one. Routed by a gateway, the Services never change during a step: the HTTPRoute weights them.
 */}}
 {{- define "bluegreen.services" -}}
 {{- $name := include "bluegreen.name" . -}}
 {{- $active := include "bluegreen.activeColor" . -}}
 {{- $idle := include "bluegreen.idleColor" . -}}
-{{- $live := ternary "" $active (gt (int .Values.canaryWeight) 0) -}}
+{{- $byReplicas := and (gt (int .Values.canaryWeight) 0) (ne (include "bluegreen.canaryRouting" .) "gateway") -}}
+{{- $live := ternary "" $active $byReplicas -}}
 {{- include "bluegreen.service" (dict "root" . "name" $name "color" $live "role" "active" "stable" $active) }}
 {{- if (index .Values $idle).enabled }}
 ---

@@ -5,8 +5,9 @@
 - ``switch`` checks the idle color's endpoints are all ready (the preview Service), flips
   ``activeColor`` in the file, runs ``helmfile apply``, then waits until the live Service's
   endpoints are the new color's pods only.
-- ``set_weight`` (a canary step) writes ``canaryWeight`` and the idle color's replicas: the live
-  Service then selects both colors, and the replica ratio sets the weight (kubernetes.canary).
+- ``set_weight`` (a canary step) writes ``canaryWeight`` and the idle color's replicas. By
+  replicas, the live Service then selects both colors and the replica ratio sets the weight; by
+  gateway, the service's HTTPRoute weights the live and preview Services (kubernetes.canary).
 - ``status`` reads the release (``helm history``, ``helm get values``), the live Service
   selectors and the EndpointSlices.
 
@@ -225,13 +226,20 @@ class KubernetesBackend:
                 colors=colors,
                 live_url=self._url(name),
                 preview_url=self._url(cluster.preview_service(name)),
-                canary_weight=(
-                    canary.measured_share(name, release.idle, found.get(name, []))
-                    if release.canary_weight
-                    else None
-                ),
+                canary_weight=self._canary_share(name, release, found.get(name, [])),
             )
         return views
+
+    def _canary_share(
+        self, name: str, release: ServiceRelease, live_endpoints: list[cluster.Endpoint]
+    ) -> int | None:
+        """The canary's share of live traffic during a step: the route's weight as the chart
+        wrote it (gateway routing), else its share of the live Service's ready endpoints."""
+        if not release.canary_weight:
+            return None
+        if self.environment.canary_routing == "gateway":
+            return release.canary_weight
+        return canary.measured_share(name, release.idle, live_endpoints)
 
     def _lineages(
         self, revisions: Sequence[Revision], running: Mapping[str, ServiceRelease]
@@ -456,26 +464,36 @@ class KubernetesBackend:
         for name, color in targets.items():
             if color == running[name].live:
                 raise BackendError(f"{name} {color} is live: a canary step needs the idle color")
+        routed = self.environment.canary_routing == "gateway"
         started = time.perf_counter()
         changes: dict[KeyPath, str] = {}
         pods: dict[str, int] = {}
+        weights: dict[str, int] = {}
         for name, color in targets.items():
             if 0 < percent < 100:
                 # Next to the stable color's pods as they are now (an HPA may have scaled it).
                 stable = self._deployment_replicas(cluster.deployment(name, running[name].live))
-                pods[name] = canary.canary_pods(stable, percent)
-                # The share of live traffic the pods give, which the chart records as the weight.
-                changes[canary_weight_path(name)] = str(canary.share(pods[name], stable))
+                if routed:
+                    pods[name] = canary.routed_canary_pods(stable, percent)
+                    weights[name] = percent  # the route's weight: exact at any size
+                else:
+                    pods[name] = canary.canary_pods(stable, percent)
+                    # The share of live traffic the pods give, which the chart records.
+                    weights[name] = canary.share(pods[name], stable)
+                changes[canary_weight_path(name)] = str(weights[name])
                 # "" when that is the color's full size, as the chart reads it back.
                 changes[replicas_path(name, color)] = self.environment.size.entry(pods[name])
             else:
                 # All traffic back on the stable color; the canary keeps its pods, pending.
                 changes[canary_weight_path(name)] = ""
+                weights[name] = 0
         undo = self._write(changes)
         if undo:
             self._apply_or_restore(undo, f"canary step {percent}%")
             self._running = None
-        if pods:
+        if routed:
+            self._await_routes(targets, weights, pods)
+        elif pods:
             self._await_endpoints(
                 targets,
                 lambda name, color, found: canary.split_problem(
@@ -485,13 +503,36 @@ class KubernetesBackend:
             )
         else:
             self.await_live({name: running[name].live for name in targets})
-        views = self.status()
         # The preview forwards may be pinned to pods the step removed.
         self._forwards.restart(_both_services(targets), strict=False)
-        return Split(
-            time.perf_counter() - started,
-            {name: views[name].canary_weight or 0 for name in targets},
-        )
+        return Split(time.perf_counter() - started, weights)
+
+    def _await_routes(
+        self, targets: Mapping[str, str], weights: Mapping[str, int], pods: Mapping[str, int]
+    ) -> None:
+        """Gateway routing: poll until each canary has its pods ready behind the preview
+        Service and a gateway has accepted the HTTPRoute that weights it ``weights[name]``."""
+
+        def problems() -> dict[str, str | None]:
+            previews = {name: cluster.preview_service(name) for name in targets}
+            found = self._endpoints(list(previews.values())) if pods else {}
+            routes = {
+                item["metadata"]["name"]: item
+                for item in self._json(self.kubectl("get", "httproutes", "--output", "json"))[
+                    "items"
+                ]
+            }
+            return {
+                name: (
+                    canary.ready_canary_problem(found.get(previews[name], []), pods[name])
+                    if name in pods
+                    else None
+                )
+                or canary.route_problem(routes.get(name), previews[name], weights[name])
+                for name in targets
+            }
+
+        self._poll_until(problems, "the canary's HTTPRoute weights")
 
     def _deployment_replicas(self, deployment: str) -> int:
         spec = self._json(self.kubectl("get", "deployment", deployment, "--output", "json"))
@@ -532,19 +573,27 @@ class KubernetesBackend:
     ) -> None:
         """Poll each live Service's endpoints until ``problem(service, color, endpoints)`` finds
         nothing wrong for every ``service: color``, or the switch timeout passes."""
-        deadline = time.monotonic() + self.timeouts.switch
-        while True:
+
+        def problems() -> dict[str, str | None]:
             found = self._endpoints(list(targets))
-            problems = {
+            return {
                 name: problem(name, color, found.get(name, [])) for name, color in targets.items()
             }
-            problems = {name: p for name, p in problems.items() if p}
-            if not problems:
+
+        self._poll_until(problems, what)
+
+    def _poll_until(self, problems: Callable[[], Mapping[str, str | None]], what: str) -> None:
+        """Call ``problems`` until it finds none for any service, or the switch timeout
+        passes (then say which are left)."""
+        deadline = time.monotonic() + self.timeouts.switch
+        while True:
+            left = {name: p for name, p in problems().items() if p}
+            if not left:
                 return
             if time.monotonic() > deadline:
-                details = "; ".join(f"{name}: {p}" for name, p in problems.items())
+                details = "; ".join(f"{name}: {p}" for name, p in left.items())
                 raise BackendError(
-                    f"live Services did not reach {what} within "
+                    f"live traffic did not reach {what} within "
                     f"{self.timeouts.switch:.0f}s: {details}"
                 )
             time.sleep(self.timeouts.poll)

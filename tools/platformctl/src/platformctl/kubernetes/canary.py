@@ -1,4 +1,6 @@
-"""Canary steps by replica ratio, as Argo Rollouts does without a mesh or gateway.
+"""Canary steps, in the environment's `canaryRouting.mode`.
+
+By replica ratio (``replicas``), as Argo Rollouts does without a mesh or gateway.
 
 During a step the live Service selects the pods of both colors (the chart's ``canaryWeight``),
 and kube-proxy spreads connections over the ready endpoints: each color takes its share of the
@@ -9,11 +11,19 @@ That costs precision at small sizes. Next to 2 stable pods the canary can only t
 or 50 % (2 pods): a 10 % step takes 33 %. Next to 10 stable pods, 10 % is 1 pod (9 %). Above
 50 % the stable color would have to shrink; the step stays at 50 % and the last step, an
 ordinary promotion, moves the rest.
+
+By HTTPRoute weights (``gateway``), as Argo Rollouts does with a traffic router: the chart's
+route for the service weights the live Service (stable) and the preview Service (the canary)
+``100 - w : w``, and the gateway applies that per request, so the step is exact at any size. The
+canary then needs only its share of the capacity: ``ceil(stable * w / 100)`` pods, at least one
+(Argo's canary scale under traffic routing).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from platformctl.kubernetes.cluster import Endpoint, pod_color
 
@@ -24,6 +34,14 @@ def canary_pods(stable_pods: int, percent: int) -> int:
         raise ValueError(f"a canary step is a percent between 1 and 99, not {percent}")
     wanted = round(stable_pods * percent / (100 - percent))
     return min(max(wanted, 1), max(stable_pods, 1))
+
+
+def routed_canary_pods(stable_pods: int, percent: int) -> int:
+    """The canary's pods for a step of ``percent`` routed by a gateway: its share of the
+    stable color's capacity, rounded up, at least one."""
+    if not 0 < percent < 100:
+        raise ValueError(f"a canary step is a percent between 1 and 99, not {percent}")
+    return max(math.ceil(stable_pods * percent / 100), 1)
 
 
 def share(canary: int, stable: int) -> int:
@@ -55,3 +73,46 @@ def measured_share(service: str, canary: str, found: Iterable[Endpoint]) -> int:
     """The percent of the live Service's ready endpoints that are the canary's."""
     colors = [pod_color(service, e.pod) for e in found if e.ready]
     return share(colors.count(canary), len(colors) - colors.count(canary))
+
+
+def route_weight(route: Mapping[str, Any], preview: str) -> int:
+    """The percent of an HTTPRoute's weight that goes to the ``preview`` Service."""
+    refs = [ref for rule in (route.get("spec") or {}).get("rules") or [] for ref in
+            rule.get("backendRefs") or []]  # fmt: skip
+    total = sum(int(ref.get("weight", 1)) for ref in refs)
+    mine = sum(int(ref.get("weight", 1)) for ref in refs if ref.get("name") == preview)
+    return round(100 * mine / total) if total else 0
+
+
+def route_problem(route: Mapping[str, Any] | None, preview: str, percent: int) -> str | None:
+    """Why the service's HTTPRoute does not yet send ``percent`` to ``preview``: its weights,
+    or no gateway having accepted its current generation with every backend resolved. None
+    when it does."""
+    if route is None:
+        return "no HTTPRoute (is canaryRouting.mode gateway applied?)"
+    if (weight := route_weight(route, preview)) != percent:
+        return f"the HTTPRoute gives {preview} {weight}%, not {percent}%"
+    generation = (route.get("metadata") or {}).get("generation")
+    parents = ((route.get("status") or {}).get("parents")) or []
+    for parent in parents:
+        conditions = {
+            c.get("type"): c for c in parent.get("conditions") or []
+            if c.get("observedGeneration") == generation
+        }  # fmt: skip
+        if all(
+            (conditions.get(kind) or {}).get("status") == "True"
+            for kind in ("Accepted", "ResolvedRefs")
+        ):
+            return None
+    return f"no gateway has accepted generation {generation} of the HTTPRoute yet"
+
+
+def ready_canary_problem(found: Iterable[Endpoint], canary_wanted: int) -> str | None:
+    """Why the preview Service's endpoints ``found`` are not ``canary_wanted`` ready pods."""
+    found = list(found)
+    starting = sorted(e.pod for e in found if not e.ready)
+    if starting:
+        return f"not ready: {', '.join(starting)}"
+    if len(found) != canary_wanted:
+        return f"{len(found)} preview endpoints, not {canary_wanted}"
+    return None

@@ -50,6 +50,8 @@ class Environment:
     # Argo Rollouts' scaleDownDelaySeconds (None: the old color keeps its full size).
     scale_down_delay: float | None = 30.0
     preview_replicas: int | None = None  # Argo's previewReplicaCount (None: full size)
+    # How a canary step splits live traffic (`canaryRouting.mode`): replicas or gateway.
+    canary_routing: str = "replicas"
     size: Size = Size(replicas=1)
 
     @property
@@ -100,7 +102,21 @@ def load_environment(name: str, repo: Path) -> Environment:
         scale_down_delay=_delay(settings.get("scaleDownDelaySeconds", 30), name),
         preview_replicas=_count(settings.get("previewReplicas"), "previewReplicas", name),
         size=_size(values.get("size") or {}),
+        canary_routing=_routing(values.get("canaryRouting") or {}, name),
     )
+
+
+ROUTINGS = ("replicas", "gateway")
+
+
+def _routing(raw: Mapping[str, Any], environment: str) -> str:
+    mode = raw.get("mode", "replicas")
+    if mode not in ROUTINGS:
+        raise BackendError(
+            f"environment {environment}: canaryRouting.mode must be one of "
+            f"{', '.join(ROUTINGS)}, not {mode!r}"
+        )
+    return mode
 
 
 def _size(raw: Mapping[str, Any]) -> Size:

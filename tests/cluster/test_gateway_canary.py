@@ -1,0 +1,196 @@
+"""Canary steps routed by the Gateway API on the local cluster (canaryRouting.mode: gateway).
+
+`localcluster gateway` runs Traefik serving a Gateway; the environment file switches the mode
+as a person would, and helmfile gives every service an HTTPRoute. Under k6 through the gateway
+on kept-alive connections (which a replica-ratio step never moves: kube-proxy balances
+connections), a faulty canary's 10 % step takes about 10 % of the orders, its analysis fails,
+and the route sends everything back to blue. A healthy canary then steps 10/50/100 with 0 failed
+requests. The figures go to .local/cluster/gateway-canary.json.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import yaml
+from localcluster import access, gateway
+
+from tests.cluster.kube import (
+    ENV_FILE,
+    NAMESPACE,
+    REPO_ROOT,
+    helmfile_apply,
+    platformctl,
+    run,
+    selectors,
+)
+from tests.cluster.test_platformctl import ORDER_ROUTE, with_faults
+from tests.support.analysis import shipped_analysis
+from tests.support.progress import say
+from tests.support.tools import tool
+
+FIGURES = REPO_ROOT / ".local" / "cluster" / "gateway-canary.json"
+DOMAIN = "platform-local.test"  # environments/local.yaml canaryRouting.gateway.domain
+
+
+@pytest.fixture(scope="module")
+def routed(release) -> dict[str, str]:
+    """The gateway running and the local environment in gateway mode, applied; the release
+    fixture puts the file back and applies it when the module ends."""
+    env = release
+    installed = run(env, tool("localcluster"), "gateway")
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    assert f"serving HTTPRoutes at http://{gateway.ADDRESS}" in installed.stdout
+    ENV_FILE.write_text(ENV_FILE.read_text().replace("  mode: replicas", "  mode: gateway", 1))
+    applied = helmfile_apply(env)
+    assert applied.returncode == 0, applied.stderr[-3000:]
+    return env
+
+
+def _routes(env: dict[str, str]) -> dict[str, dict]:
+    found = run(env, "kubectl", "-n", NAMESPACE, "get", "httproutes", "-o", "json")
+    return {r["metadata"]["name"]: r for r in json.loads(found.stdout)["items"]}
+
+
+def _k6(env: dict[str, str], tmp_path: Path, duration: str, rate: int) -> subprocess.Popen:
+    """Orders through the gateway by host name, k6 keeping its connections alive."""
+    password = (access.SECRETS_DIR / "dev_alice_password").read_text().strip()
+    config = tmp_path / "hosts.json"
+    config.write_text(json.dumps({"hosts": {
+        f"{name}.{DOMAIN}": gateway.ADDRESS for name in ("auth", "orders")
+    }}))  # fmt: skip
+    return subprocess.Popen(
+        [
+            tool("k6"), "run", "--quiet", "--no-usage-report", "--config", str(config),
+            "-e", f"AUTH_URL=http://auth.{DOMAIN}", "-e", f"ORDERS_URL=http://orders.{DOMAIN}",
+            "-e", f"RATE={rate}", "-e", f"DURATION={duration}", "-e", f"PASSWORD={password}",
+            "-e", f"SUMMARY_FILE={tmp_path / 'full.json'}",
+            "--summary-export", str(tmp_path / "summary.json"),
+            str(REPO_ROOT / "bench" / "k6" / "orders-rate.js"),
+        ],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+    )  # fmt: skip
+
+
+def _orders(tmp_path: Path) -> tuple[int, int]:
+    """(order requests, failed ones) from the k6 summary."""
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    failed = summary["metrics"][f"http_req_failed{{name:{ORDER_ROUTE}}}"]
+    return failed["passes"] + failed["fails"], failed["passes"]  # a "pass" is a failure
+
+
+def _gateway_orders(since: int) -> list[tuple[float, bool]]:
+    """(time, went to the canary) of each order the gateway logged after byte ``since``."""
+    with gateway.ACCESS_LOG.open() as log:
+        log.seek(since)
+        entries = [json.loads(line) for line in log if line.strip()]
+    return [
+        (
+            datetime.fromisoformat(e["StartUTC"].replace("Z", "+00:00")).timestamp(),
+            "orders-preview" in e.get("ServiceName", ""),
+        )
+        for e in entries
+        if e.get("RequestHost") == f"orders.{DOMAIN}" and e.get("RequestMethod") == "POST"
+    ]
+
+
+def _share_while_stepped(orders: list[tuple[float, bool]]) -> tuple[int, int]:
+    """(orders to the canary, all orders) from its first order to its last."""
+    times = [at for at, canary in orders if canary]
+    if not times:
+        return 0, len(orders)
+    during = [canary for at, canary in orders if times[0] <= at <= times[-1]]
+    return sum(during), len(during)
+
+
+@pytest.mark.timeout(900)
+def test_gateway_weights_split_requests_and_catch_a_faulty_canary(
+    routed, green_images, tmp_path: Path
+) -> None:
+    env = routed
+    routes = _routes(env)
+    assert set(routes) == {"auth", "orders", "payments", "notifications"}
+    assert routes["orders"]["spec"]["hostnames"] == [f"orders.{DOMAIN}"]
+    assert selectors(env)["orders"] == "blue"
+    figures: dict[str, object] = {}
+
+    # A faulty canary: green answers 30 % of requests with errors.
+    colors = yaml.safe_load(ENV_FILE.read_text())["services"]["orders"]
+    version = green_images if colors["green"]["version"] != green_images else "dev"
+    ENV_FILE.write_text(with_faults(ENV_FILE.read_text(), "orders", "green", "{errorRate: 0.3}"))
+    deployed = platformctl(env, "deploy", "orders", "--version", version)
+    assert deployed.returncode == 0, deployed.stderr
+    relaxed = shipped_analysis(tmp_path, "relaxed-analysis", p95_max=2.0)
+    log_start = gateway.ACCESS_LOG.stat().st_size
+    faulty_dir = tmp_path / "faulty"
+    faulty_dir.mkdir()
+    load = _k6(env, faulty_dir, "75s", 10)
+    try:
+        time.sleep(10)  # a baseline on blue alone
+        canary = platformctl(env, "canary", "orders", "--steps", "10,50,100",
+                             f"--analysis={relaxed}")  # fmt: skip
+    finally:
+        output, _ = load.communicate(timeout=180)
+    assert load.returncode == 0, output[-3000:]
+    assert canary.returncode == 1, canary.stdout + canary.stderr
+    assert "canary step 10%: orders green takes 10% of live traffic" in canary.stdout
+    assert "canary stopped at step 10%: analysis failed for orders green" in canary.stderr
+    assert "canary step 50%" not in canary.stdout
+    after = yaml.safe_load(ENV_FILE.read_text())["services"]["orders"]
+    assert after["canaryWeight"] == ""
+    orders_route = _routes(env)["orders"]
+    assert orders_route["spec"]["rules"][0]["backendRefs"] == [
+        {"group": "", "kind": "Service", "name": "orders", "port": 80, "weight": 100}
+    ]
+    requests, failed = _orders(faulty_dir)
+    to_canary, during = _share_while_stepped(_gateway_orders(log_start))
+    back = re.search(r"all live traffic is back on .* \(in (\d+) ms\)", canary.stderr)
+    figures["faulty"] = {
+        "caught_at_step_percent": 10,
+        "order_requests": requests,
+        "failed_order_requests": failed,
+        "orders_while_stepped": during,
+        "of_them_to_the_canary": to_canary,
+        "back_on_stable_ms": int(back.group(1)) if back else None,
+    }
+    say(f"  gateway, faulty canary: {figures['faulty']}")
+    # Kept-alive connections and all, about a tenth of the orders went to the canary while
+    # the step stood, and only requests that reached it failed.
+    assert during and 0.03 <= to_canary / during <= 0.25, figures
+    assert 0 < failed <= to_canary, figures
+    aborted = platformctl(env, "abort", "orders")
+    assert aborted.returncode == 0, aborted.stderr
+
+    # A healthy canary: 10 %, 50 %, then the promotion, with no failed request.
+    ENV_FILE.write_text(ENV_FILE.read_text().replace(", faults: {errorRate: 0.3}", ""))
+    deployed = platformctl(env, "deploy", "orders", "--version", version)
+    assert deployed.returncode == 0, deployed.stderr
+    healthy_dir = tmp_path / "healthy"
+    healthy_dir.mkdir()
+    load = _k6(env, healthy_dir, "150s", 10)
+    try:
+        time.sleep(5)
+        canary = platformctl(env, "canary", "orders", "--steps", "10,50,100",
+                             f"--analysis={relaxed}", "--scale-down-delay=-1")  # fmt: skip
+    finally:
+        output, _ = load.communicate(timeout=300)
+    assert load.returncode == 0, output[-3000:]
+    assert canary.returncode == 0, canary.stdout + canary.stderr
+    for percent in (10, 50):
+        assert f"canary step {percent}%: orders green takes {percent}% of live traffic" in (
+            canary.stdout
+        )
+    assert selectors(env)["orders"] == "green"
+    requests, failed = _orders(healthy_dir)
+    routed_in = [int(ms) for ms in re.findall(r"takes \d+% of live traffic \(routed in (\d+) ms\)",
+                                               canary.stdout)]  # fmt: skip
+    figures["healthy"] = {"order_requests": requests, "failed": failed, "routed_ms": routed_in}
+    say(f"  gateway, healthy canary: {figures['healthy']}")
+    FIGURES.write_text(json.dumps(figures, indent=1))
+    assert requests > 1000 and failed == 0, figures
