@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import helm_python
+import pytest
 import yaml
 from platformctl.dashboards.live_color import live_color_rule_group
 
@@ -160,6 +162,12 @@ GATEWAY_ROUTING = {
         "gateway": {"name": "platform", "namespace": "gateway-system", "domain": "example.test"},
     }
 }
+GATEWAY_API = ("gateway.networking.k8s.io/v1/HTTPRoute",)
+ROUTED = ("auth", "orders")  # the services users call: route.enabled in their values
+
+
+def _gateway_render(values: dict) -> list[dict]:
+    return render(PLATFORM_CHART, values, api_versions=GATEWAY_API)
 
 
 def _route(objects: list[dict], service: str) -> dict:
@@ -167,13 +175,18 @@ def _route(objects: list[dict], service: str) -> dict:
     return route
 
 
+def _live_service(objects: list[dict], service: str) -> dict:
+    [live] = [o for o in objects if o["kind"] == "Service" and o["metadata"]["name"] == service]
+    return live
+
+
 def test_gateway_routing_weights_an_httproute_and_leaves_the_services_alone(renders) -> None:
-    """canaryRouting gateway: each service gets an HTTPRoute on the named Gateway for
-    <service>.<domain>, all to the live Service outside a step; a step changes that route's
+    """canaryRouting gateway: each service users call gets an HTTPRoute on the named Gateway
+    for <service>.<domain>, all to the live Service outside a step; a step changes that route's
     weights (live 90, preview 10) and nothing about the Services."""
-    routed = render(PLATFORM_CHART, {"global": GATEWAY_ROUTING})
+    routed = _gateway_render({"global": GATEWAY_ROUTING})
     diff = diff_objects(renders["blue"], routed)
-    assert {kind for kind, _ in diff.added} == {"HTTPRoute"} and not diff.removed
+    assert set(diff.added) == {("HTTPRoute", name) for name in ROUTED} and not diff.removed
     route = _route(routed, "orders")
     assert route["spec"]["parentRefs"] == [
         {
@@ -188,9 +201,8 @@ def test_gateway_routing_weights_an_httproute_and_leaves_the_services_alone(rend
         {"backendRefs": [{"name": "orders", "port": 80, "weight": 100}]}
     ]
 
-    step = render(
-        PLATFORM_CHART,
-        {"global": GATEWAY_ROUTING, "orders": {"canaryWeight": 10, "green": {"replicas": 1}}},
+    step = _gateway_render(
+        {"global": GATEWAY_ROUTING, "orders": {"canaryWeight": 10, "green": {"replicas": 1}}}
     )
     diff = diff_objects(routed, step)
     assert set(diff.changed) == {
@@ -206,20 +218,37 @@ def test_gateway_routing_weights_an_httproute_and_leaves_the_services_alone(rend
             ]
         }
     ]
-    [live] = [o for o in step if o["kind"] == "Service" and o["metadata"]["name"] == "orders"]
-    assert live["spec"]["selector"]["color"] == "blue"
+    assert _live_service(step, "orders")["spec"]["selector"]["color"] == "blue"
 
 
-def test_gateway_proxies_are_let_in_by_every_networkpolicy() -> None:
+def test_a_service_without_a_route_steps_by_replicas_also_in_gateway_mode() -> None:
+    """payments is called by orders only: no HTTPRoute, so its step drops the live Service's
+    color as in replicas mode (a route at the gateway would split none of its traffic)."""
+    step = _gateway_render(
+        {"global": GATEWAY_ROUTING, "payments": {"canaryWeight": 33, "green": {"replicas": 1}}}
+    )
+    assert not [o for o in step if o["kind"] == "HTTPRoute" and o["metadata"]["name"] == "payments"]
+    live = _live_service(step, "payments")
+    assert "color" not in live["spec"]["selector"]
+    assert live["metadata"]["annotations"] == {"platform/stable-color": "blue"}
+
+
+def test_gateway_mode_without_the_gateway_api_fails_loudly() -> None:
+    with pytest.raises(helm_python.HelmRenderError) as raised:
+        render(PLATFORM_CHART, {"global": GATEWAY_ROUTING})
+    assert "canaryRouting.mode gateway needs the Gateway API" in str(raised.value)
+
+
+def test_gateway_proxies_are_let_in_to_the_routed_services_only() -> None:
     peer = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "traefik"}}}
-    routing = {"canaryRouting": {**GATEWAY_ROUTING["canaryRouting"]}}
-    routing["canaryRouting"]["gateway"] = {
-        **routing["canaryRouting"]["gateway"],
-        "ingressFrom": [peer],
+    gateway = {**GATEWAY_ROUTING["canaryRouting"]["gateway"], "ingressFrom": [peer]}
+    objects = _gateway_render(
+        {"global": {"canaryRouting": {"mode": "gateway", "gateway": gateway}}}
+    )
+    ingress = {
+        o["metadata"]["name"]: o["spec"]["ingress"][0]["from"]
+        for o in objects
+        if o["kind"] == "NetworkPolicy" and o["metadata"]["name"] in SERVICES
     }
-    objects = render(PLATFORM_CHART, {"global": routing})
-    policies = [o for o in objects if o["kind"] == "NetworkPolicy" and "ingress" in o["spec"]]
-    service_policies = [p for p in policies if p["metadata"]["name"] in SERVICES]
-    assert len(service_policies) == len(SERVICES)
-    for policy in service_policies:
-        assert peer in policy["spec"]["ingress"][0]["from"], policy["metadata"]["name"]
+    assert set(ingress) == set(SERVICES)
+    assert {name for name, peers in ingress.items() if peer in peers} == set(ROUTED)

@@ -37,7 +37,9 @@ PREVIEW_SERVICE = "orders-preview"
 # The HPAs' minimum: environments/local.yaml's, which the experiment leaves as it is.
 MIN_REPLICAS = yaml.safe_load(ENV_FILE.read_text())["size"]["autoscaling"]["minReplicas"]
 SCALE_DOWN_WINDOW = 30
-LOAD_RATE, LOAD_SECONDS = 40, 60
+# Twice what the first machine needed: on a faster one 40/s held the pods at 68-72 %, inside the
+# controller's 10 % tolerance around its 70 % target, and it never scaled out.
+LOAD_RATE, LOAD_SECONDS = 80, 60
 TIMELINE = REPO_ROOT / ".local" / "cluster" / "autoscaling-timeline.json"
 
 

@@ -274,7 +274,7 @@ def _route(weights: dict[str, int], *, generation: int = 3, observed: int = 3) -
         for kind in ("Accepted", "ResolvedRefs")
     ]
     return {
-        "metadata": {"name": "orders", "generation": generation},
+        "metadata": {"name": "orders", "namespace": "platform-local", "generation": generation},
         "spec": {"rules": [{"backendRefs": [{"name": n, "port": 80, "weight": w}
                                             for n, w in weights.items()]}]},
         "status": {"parents": [{"parentRef": {"name": "platform"}, "conditions": accepted}]},
@@ -295,6 +295,12 @@ def test_a_routed_step_is_in_place_once_a_gateway_accepted_its_weights():
     assert route_problem(stale, "orders-preview", 10) == (
         "no gateway has accepted generation 4 of the HTTPRoute yet"
     )
+    # Only the environment's own Gateway counts (the route's parentRef names no namespace: its
+    # own, platform-local here).
+    assert route_problem(step, "orders-preview", 10, ("platform", "platform-local")) is None
+    assert route_problem(step, "orders-preview", 10, ("platform", "gateway-system")) == (
+        "Gateway gateway-system/platform has not accepted generation 3 of the HTTPRoute yet"
+    )
     assert route_problem(_route({"orders": 100}), "orders-preview", 0) is None
     assert route_problem(None, "orders-preview", 0).startswith("no HTTPRoute")
     canary = [Endpoint("orders-green-b2-z", True)]
@@ -309,13 +315,15 @@ def test_canary_routing_comes_from_the_environment_and_is_checked(tmp_path: Path
     from platformctl.kubernetes import load_environment
     from platformctl.paths import repo_root
 
-    assert load_environment("local", repo_root()).canary_routing == "replicas"
+    shipped = load_environment("local", repo_root())
+    assert (shipped.canary_routing, shipped.gateway) == ("replicas", None)
     repo = tmp_path / "repo"
     shutil.copytree(repo_root() / "environments", repo / "environments")
     shutil.copy(repo_root() / "helmfile.yaml", repo)
     local = repo / "environments" / "local.yaml"
     local.write_text(local.read_text().replace("  mode: replicas", "  mode: gateway"))
-    assert load_environment("local", repo).canary_routing == "gateway"
+    routed = load_environment("local", repo)
+    assert (routed.canary_routing, routed.gateway) == ("gateway", ("platform", "gateway-system"))
     local.write_text(local.read_text().replace("  mode: gateway", "  mode: mesh"))
     with pytest.raises(BackendError, match=r"canaryRouting\.mode must be one of replicas, gateway"):
         load_environment("local", repo)

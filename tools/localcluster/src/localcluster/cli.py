@@ -118,7 +118,7 @@ def monitoring_operator_command() -> None:
 @app.command()
 def gateway() -> None:
     """Install the Gateway API and Traefik serving it (a Gateway in gateway-system), for the
-    chart's canary.routing: gateway. Idempotent."""
+    chart's canaryRouting.mode: gateway. Idempotent."""
     try:
         address = cluster.install_gateway(console.print)
     except cluster.ClusterError as error:

@@ -43,6 +43,10 @@ from localcluster import (
 Say = Callable[[str], None]
 
 
+# Processes started on demand after `up` (localcluster gateway), not part of the cluster's health.
+ON_DEMAND = frozenset({"gateway"})
+
+
 class ClusterError(RuntimeError):
     """The cluster could not start or stop; the message says where and why."""
 
@@ -123,7 +127,9 @@ def healthy() -> str | None:
     running, _ = processes.load()
     if not running:
         return "no cluster recorded"
-    dead = [p.name for p in running if not p.alive()]
+    # An on-demand add-on (the gateway) that died is not the cluster failing: its own command
+    # starts it again.
+    dead = [p.name for p in running if not p.alive() and p.name not in ON_DEMAND]
     if dead:
         return f"{', '.join(dead)} not running"
     missing = {"prometheus", "kube-router"} - {p.name for p in running}
@@ -390,8 +396,13 @@ def install_gateway(say: Say) -> str:
                 started = processes.start(
                     "gateway", gateway.command(binary), in_node=False, env=gateway.environment()
                 )
+                try:
+                    wait_until("Traefik answering", gateway.ready, 60, "gateway", say)
+                except ClusterError:
+                    started.stop()
+                    raise
+                # Recorded once it answers, so `down` stops it with the rest.
                 processes.save([*(p for p in running if p.name != "gateway"), started], **state)
-                wait_until("Traefik answering", gateway.ready, 60, "gateway", say)
         gateway.await_programmed(kubectl)
         say(f"  Gateway {gateway.NAMESPACE}/{gateway.GATEWAY} programmed")
     except (

@@ -1,4 +1,4 @@
-"""A Gateway API implementation on the local cluster, for the chart's `canary.routing: gateway`.
+"""A Gateway API implementation on the local cluster, for the chart's `canaryRouting.mode: gateway`.
 
 Traefik, built from its Go module, runs on the host as the cluster's Prometheus does, with its
 kubernetesgateway provider watching the node's API. The standard-channel Gateway API CRDs are

@@ -68,11 +68,14 @@ def add(say: Say) -> float:
 
 
 def _join(say: Say) -> None:
-    # Traffic between the nodes (the kubelet to the API, pod to pod) crosses the host.
-    if Path("/proc/sys/net/ipv4/ip_forward").read_text().strip() != "1":
-        raise ClusterError(
-            "the host does not forward IPv4 (net.ipv4.ip_forward=0): a second node could not "
-            "reach the first; enable it with `sysctl -w net.ipv4.ip_forward=1`"
+    # Traffic between the nodes (the kubelet to the API, pod to pod) crosses the host, which
+    # must forward it: turned on where it is off, as Docker and kind do, and said so.
+    forwarding = Path("/proc/sys/net/ipv4/ip_forward")
+    if forwarding.read_text().strip() != "1":
+        forwarding.write_text("1\n")
+        say(
+            "  the host did not forward IPv4: set net.ipv4.ip_forward=1 (the nodes' traffic "
+            "crosses the host; it stays on after the node is removed)"
         )
     tools = build_tools(lambda _line: None)
     for directory in (NODE.data_dir, NODE.run_dir, NODE.config_dir, NODE.pod_logs_dir):

@@ -56,6 +56,8 @@ class Split:
 
     seconds: float  # until live traffic was split so
     percents: Mapping[str, int]  # service -> the percent of its live traffic the idle color takes
+    # Services split per request by a gateway's route (the rest: by replicas, or locally).
+    routed: frozenset[str] = frozenset()
 
 
 class Backend(Protocol):

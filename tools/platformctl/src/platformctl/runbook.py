@@ -257,8 +257,10 @@ def _canary_step(
     """One step: the split, then the analysis; a failed one sends all traffic back and stops."""
     split = backend.set_weight(targets, step)
     taken = ", ".join(f"{name} {targets[name]} takes {split.percents[name]}%" for name in targets)
+    routes = f"; by HTTPRoute weights: {', '.join(sorted(split.routed))}" if split.routed else ""
     console.print(
-        f"canary step {step}%: {taken} of live traffic (routed in {split.seconds * 1000:.0f} ms)"
+        f"canary step {step}%: {taken} of live traffic "
+        f"(routed in {split.seconds * 1000:.0f} ms{routes})"
     )
     result = _analyse(
         backend, views, targets, analysis, analysis.pre_promotion, f"canary {step}%",

@@ -85,7 +85,7 @@ platform/calls-{{ . }}
 {{- if and (gt (int .Values.canaryWeight) 0) (not (index .Values (include "bluegreen.idleColor" .)).enabled) -}}
 {{- fail (printf "%s: canaryWeight %v needs the idle color enabled: it is the canary" $name .Values.canaryWeight) -}}
 {{- end -}}
-{{- if and (eq (include "bluegreen.canaryRouting" .) "gateway") (not (and .Values.global.canaryRouting.gateway.name .Values.global.canaryRouting.gateway.domain)) -}}
+{{- if and (include "bluegreen.routedByGateway" .) (not (and .Values.global.canaryRouting.gateway.name .Values.global.canaryRouting.gateway.domain)) -}}
 {{- fail (printf "%s: canaryRouting.mode gateway needs canaryRouting.gateway.name and .domain: the Gateway its HTTPRoute attaches to and its host" $name) -}}
 {{- end -}}
 {{- if eq (include "bluegreen.environment" .) "production" -}}

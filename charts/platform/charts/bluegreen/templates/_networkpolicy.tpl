@@ -31,7 +31,7 @@ spec:
         {{- with .Values.networkPolicy.extraIngressFrom }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
-        {{- if eq (include "bluegreen.canaryRouting" .) "gateway" }}
+        {{- if include "bluegreen.routedByGateway" . }}
         {{- with .Values.global.canaryRouting.gateway.ingressFrom }}
         {{- toYaml . | nindent 8 }}
         {{- end }}

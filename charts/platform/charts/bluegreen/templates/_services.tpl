@@ -4,13 +4,14 @@ Promotion changes nothing but these two selectors.
 A canary step (canaryWeight > 0) routed by replicas drops the color from the live selector: both
 colors' ready pods take live traffic, each its share of them (the replicas set the weight, as Argo
 Rollouts' canary does without traffic routing). The annotation keeps which color is the stable
-one. Routed by a gateway, the Services never change during a step: the HTTPRoute weights them.
+one. Routed by a gateway (bluegreen.httpRoute), the Services never change during a step: the
+HTTPRoute weights them.
 */}}
 {{- define "bluegreen.services" -}}
 {{- $name := include "bluegreen.name" . -}}
 {{- $active := include "bluegreen.activeColor" . -}}
 {{- $idle := include "bluegreen.idleColor" . -}}
-{{- $byReplicas := and (gt (int .Values.canaryWeight) 0) (ne (include "bluegreen.canaryRouting" .) "gateway") -}}
+{{- $byReplicas := and (gt (int .Values.canaryWeight) 0) (not (include "bluegreen.routedByGateway" .)) -}}
 {{- $live := ternary "" $active $byReplicas -}}
 {{- include "bluegreen.service" (dict "root" . "name" $name "color" $live "role" "active" "stable" $active) }}
 {{- if (index .Values $idle).enabled }}

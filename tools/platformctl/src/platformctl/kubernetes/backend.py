@@ -56,6 +56,7 @@ from platformctl.kubernetes.release import (
 )
 from platformctl.traffic import Credentials
 
+ROUTE_RESOURCE = "httproutes.gateway.networking.k8s.io"
 SERVICE_PORT = 80  # every service's Service port (charts/platform/charts/<svc>/values.yaml)
 PROMETHEUS_SERVICE = "platform-prometheus-server"  # prometheus.server.fullnameOverride
 PROMETHEUS_PORT = 80
@@ -196,6 +197,7 @@ class KubernetesBackend:
         lineages = self._lineages(revisions, running)
         live = self._selected_colors()
         found = self._endpoints([*SERVICES, *map(cluster.preview_service, SERVICES)])
+        routes = self._routes() if any(r.canary_weight for r in running.values()) else {}
         self._running = running
         views = {}
         for name in SERVICES:
@@ -226,18 +228,22 @@ class KubernetesBackend:
                 colors=colors,
                 live_url=self._url(name),
                 preview_url=self._url(cluster.preview_service(name)),
-                canary_weight=self._canary_share(name, release, found.get(name, [])),
+                canary_weight=self._canary_share(name, release, found.get(name, []), routes),
             )
         return views
 
+    @staticmethod
     def _canary_share(
-        self, name: str, release: ServiceRelease, live_endpoints: list[cluster.Endpoint]
+        name: str,
+        release: ServiceRelease,
+        live_endpoints: list[cluster.Endpoint],
+        routes: Mapping[str, Any],
     ) -> int | None:
-        """The canary's share of live traffic during a step: the route's weight as the chart
-        wrote it (gateway routing), else its share of the live Service's ready endpoints."""
+        """The canary's share of live traffic during a step: the weight its HTTPRoute gives it
+        (routed by a gateway), else its share of the live Service's ready endpoints."""
         if not release.canary_weight:
             return None
-        if self.environment.canary_routing == "gateway":
+        if name in routes:
             return release.canary_weight
         return canary.measured_share(name, release.idle, live_endpoints)
 
@@ -373,6 +379,12 @@ class KubernetesBackend:
             if restores is None:
                 raise BackendError(f"{name}: the release history shows no deploy to abort")
             restored[name] = restores
+        # A step still in place ends first, and is waited for: the canary's pods stop only once
+        # nothing routes to them (a gateway applies a route change a moment after the apply).
+        stepped = {name: running[name].idle for name in services if running[name].canary_weight}
+        if stepped:
+            self.set_weight(stepped, 0)
+            running = self._in_step_with_file()
         # The discarded color goes to zero: nothing runs that nobody asked for, and the zero is
         # what the release history reads as an abort (release.judge).
         changes = {}
@@ -454,6 +466,11 @@ class KubernetesBackend:
             for name, release in running.items()
         }
         self.await_live(targets)
+        # A step ended by this switch: its HTTPRoute, back on the live Service alone, too.
+        routes = self._routes() if any(running[name].canary_weight for name in targets) else {}
+        ended = {name: color for name, color in targets.items() if name in routes}
+        if ended:
+            self._await_routes(ended, dict.fromkeys(ended, 0), {})
         # Not strict: traffic has switched; a forward that stays down shows up in the
         # post-promotion analysis' load, never as a failed switch.
         self._forwards.restart(_both_services(targets), strict=False)
@@ -464,7 +481,9 @@ class KubernetesBackend:
         for name, color in targets.items():
             if color == running[name].live:
                 raise BackendError(f"{name} {color} is live: a canary step needs the idle color")
-        routed = self.environment.canary_routing == "gateway"
+        # A service with an HTTPRoute (canaryRouting gateway, and the service routed) steps by
+        # the route's weights; any other by replica ratio.
+        routed = {name for name in targets if name in self._routes()}
         started = time.perf_counter()
         changes: dict[KeyPath, str] = {}
         pods: dict[str, int] = {}
@@ -473,7 +492,7 @@ class KubernetesBackend:
             if 0 < percent < 100:
                 # Next to the stable color's pods as they are now (an HPA may have scaled it).
                 stable = self._deployment_replicas(cluster.deployment(name, running[name].live))
-                if routed:
+                if name in routed:
                     pods[name] = canary.routed_canary_pods(stable, percent)
                     weights[name] = percent  # the route's weight: exact at any size
                 else:
@@ -492,43 +511,53 @@ class KubernetesBackend:
             self._apply_or_restore(undo, f"canary step {percent}%")
             self._running = None
         if routed:
-            self._await_routes(targets, weights, pods)
-        elif pods:
+            self._await_routes({name: targets[name] for name in routed}, weights, pods)
+        by_replicas = {name: color for name, color in targets.items() if name not in routed}
+        if by_replicas and pods:
             self._await_endpoints(
-                targets,
+                by_replicas,
                 lambda name, color, found: canary.split_problem(
                     name, running[name].live, color, pods[name], found
                 ),
                 "the canary split",
             )
-        else:
-            self.await_live({name: running[name].live for name in targets})
+        elif by_replicas:
+            self.await_live({name: running[name].live for name in by_replicas})
         # The preview forwards may be pinned to pods the step removed.
         self._forwards.restart(_both_services(targets), strict=False)
-        return Split(time.perf_counter() - started, weights)
+        return Split(time.perf_counter() - started, weights, frozenset(routed))
+
+    def _routes(self) -> dict[str, Any]:
+        """The release's HTTPRoutes by service (canaryRouting gateway; none otherwise, and the
+        Gateway API need not be installed)."""
+        if self.environment.canary_routing != "gateway":
+            return {}
+        argv = self.kubectl("get", ROUTE_RESOURCE, "--output", "json")
+        return {
+            item["metadata"]["name"]: item
+            for item in self._json(argv)["items"]
+            if item["metadata"]["name"] in SERVICES
+        }
 
     def _await_routes(
         self, targets: Mapping[str, str], weights: Mapping[str, int], pods: Mapping[str, int]
     ) -> None:
         """Gateway routing: poll until each canary has its pods ready behind the preview
-        Service and a gateway has accepted the HTTPRoute that weights it ``weights[name]``."""
+        Service and the environment's Gateway has accepted the HTTPRoute that weights it
+        ``weights[name]``."""
+        gateway = self.environment.gateway
 
         def problems() -> dict[str, str | None]:
             previews = {name: cluster.preview_service(name) for name in targets}
             found = self._endpoints(list(previews.values())) if pods else {}
-            routes = {
-                item["metadata"]["name"]: item
-                for item in self._json(self.kubectl("get", "httproutes", "--output", "json"))[
-                    "items"
-                ]
-            }
+            routes = self._routes()
             return {
                 name: (
                     canary.ready_canary_problem(found.get(previews[name], []), pods[name])
                     if name in pods
                     else None
                 )
-                or canary.route_problem(routes.get(name), previews[name], weights[name])
+                or canary.route_problem(routes.get(name), previews[name], weights[name], gateway)
                 for name in targets
             }
 
@@ -644,6 +673,16 @@ class KubernetesBackend:
             step = str(release.canary_weight or "")
             if entry.canary_weight != step:
                 drift.append(f'{name} canaryWeight "{entry.canary_weight}" (cluster: "{step}")')
+        deployed = self._values[max(self._values)] if self._values else {}
+        mode = ((deployed.get("global") or {}).get("canaryRouting") or {}).get("mode") or "replicas"
+        if mode != self.environment.canary_routing and any(
+            r.canary_weight for r in running.values()
+        ):
+            # The step was sized for the other mode: applying would change its split.
+            drift.append(
+                f"canaryRouting.mode {self.environment.canary_routing} (cluster: {mode}) "
+                "during a canary step"
+            )
         if drift:
             raise BackendError(
                 f"{self.file.path.name} differs from the cluster: {'; '.join(drift)}. "

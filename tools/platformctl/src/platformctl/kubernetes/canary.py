@@ -84,17 +84,27 @@ def route_weight(route: Mapping[str, Any], preview: str) -> int:
     return round(100 * mine / total) if total else 0
 
 
-def route_problem(route: Mapping[str, Any] | None, preview: str, percent: int) -> str | None:
+def route_problem(
+    route: Mapping[str, Any] | None,
+    preview: str,
+    percent: int,
+    gateway: tuple[str, str] | None = None,
+) -> str | None:
     """Why the service's HTTPRoute does not yet send ``percent`` to ``preview``: its weights,
-    or no gateway having accepted its current generation with every backend resolved. None
-    when it does."""
+    or ``gateway`` (name, namespace; None: any) not having accepted its current generation with
+    every backend resolved. None when it does. Accepted means the gateway took the route; its
+    proxy applies it a moment later (Traefik: well under a second here)."""
     if route is None:
         return "no HTTPRoute (is canaryRouting.mode gateway applied?)"
     if (weight := route_weight(route, preview)) != percent:
         return f"the HTTPRoute gives {preview} {weight}%, not {percent}%"
-    generation = (route.get("metadata") or {}).get("generation")
-    parents = ((route.get("status") or {}).get("parents")) or []
-    for parent in parents:
+    metadata = route.get("metadata") or {}
+    generation = metadata.get("generation")
+    for parent in (route.get("status") or {}).get("parents") or []:
+        ref = parent.get("parentRef") or {}
+        parent_gateway = (ref.get("name"), ref.get("namespace", metadata.get("namespace")))
+        if gateway and parent_gateway != gateway:
+            continue
         conditions = {
             c.get("type"): c for c in parent.get("conditions") or []
             if c.get("observedGeneration") == generation
@@ -104,6 +114,11 @@ def route_problem(route: Mapping[str, Any] | None, preview: str, percent: int) -
             for kind in ("Accepted", "ResolvedRefs")
         ):
             return None
+    if gateway:
+        return (
+            f"Gateway {gateway[1]}/{gateway[0]} has not accepted generation {generation} of "
+            "the HTTPRoute yet"
+        )
     return f"no gateway has accepted generation {generation} of the HTTPRoute yet"
 
 

@@ -50,8 +50,10 @@ class Environment:
     # Argo Rollouts' scaleDownDelaySeconds (None: the old color keeps its full size).
     scale_down_delay: float | None = 30.0
     preview_replicas: int | None = None  # Argo's previewReplicaCount (None: full size)
-    # How a canary step splits live traffic (`canaryRouting.mode`): replicas or gateway.
+    # How a canary step splits live traffic (`canaryRouting.mode`): replicas or gateway, and
+    # in gateway mode the Gateway (name, namespace) the services' HTTPRoutes attach to.
     canary_routing: str = "replicas"
+    gateway: tuple[str, str] | None = None
     size: Size = Size(replicas=1)
 
     @property
@@ -91,6 +93,7 @@ def load_environment(name: str, repo: Path) -> Environment:
     if len(enabled) != 1:
         raise BackendError(f"environment {name} enables {len(enabled)} releases, expected one")
     settings = values.get("platformctl") or {}
+    routing = values.get("canaryRouting") or {}
     return Environment(
         name=name,
         repo=repo,
@@ -102,11 +105,19 @@ def load_environment(name: str, repo: Path) -> Environment:
         scale_down_delay=_delay(settings.get("scaleDownDelaySeconds", 30), name),
         preview_replicas=_count(settings.get("previewReplicas"), "previewReplicas", name),
         size=_size(values.get("size") or {}),
-        canary_routing=_routing(values.get("canaryRouting") or {}, name),
+        canary_routing=_routing(routing, name),
+        gateway=_gateway(routing, enabled[0]["namespace"]),
     )
 
 
 ROUTINGS = ("replicas", "gateway")
+
+
+def _gateway(raw: Mapping[str, Any], namespace: str) -> tuple[str, str] | None:
+    gateway = raw.get("gateway") or {}
+    if raw.get("mode") != "gateway" or not gateway.get("name"):
+        return None
+    return str(gateway["name"]), str(gateway.get("namespace") or namespace)
 
 
 def _routing(raw: Mapping[str, Any], environment: str) -> str:
