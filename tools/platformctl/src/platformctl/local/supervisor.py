@@ -9,10 +9,11 @@ SIGTERM or SIGINT stop everything gracefully.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import select
 import signal
-import threading
 import time
 from collections.abc import Callable
 from types import FrameType
@@ -52,8 +53,13 @@ class Supervisor:
         self.prometheus: ManagedProcess | None = None
         self.applied_targets: str | None = None
         self.published_live: tuple[dict[str, str], dict[str, int]] | None = None
-        self.wake = threading.Event()
-        self.stopping = threading.Event()
+        # What the signal handlers set: a plain flag, and a byte down a pipe that the loop's
+        # sleep watches. Not a threading.Event: a handler runs between two bytecodes of the
+        # main thread, which may hold that Event's lock inside wait(); setting it there
+        # deadlocks (seen in CI: a wake, then a SIGTERM, both stuck in Event.set).
+        self.stop_requested = False
+        self._wake_reader, self._wake_writer = os.pipe()
+        os.set_blocking(self._wake_writer, False)
         self.warnings: list[str] = []
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -61,21 +67,32 @@ class Supervisor:
     def run(self, on_started: Callable[[], None] | None = None) -> None:
         signal.signal(signal.SIGTERM, self._request_stop)
         signal.signal(signal.SIGINT, self._request_stop)
-        signal.signal(signal.SIGUSR1, lambda *_: self.wake.set())
+        signal.signal(signal.SIGUSR1, self._request_wake)
         try:
             self._start()
             if on_started:
                 on_started()
-            while not self.stopping.is_set():
+            while not self.stop_requested:
                 self._reconcile()
-                self.wake.wait(TICK_SECONDS)
-                self.wake.clear()
+                self._sleep(TICK_SECONDS)
         finally:
             self._shutdown()
+            os.close(self._wake_reader)
+            os.close(self._wake_writer)
+
+    def _sleep(self, seconds: float) -> None:
+        """Until the next tick, or sooner when a signal wakes the loop."""
+        readable, _, _ = select.select([self._wake_reader], [], [], seconds)
+        if readable:
+            os.read(self._wake_reader, 4096)
+
+    def _request_wake(self, _signum: int = 0, _frame: FrameType | None = None) -> None:
+        with contextlib.suppress(BlockingIOError):  # a full pipe already wakes the loop
+            os.write(self._wake_writer, b"!")
 
     def _request_stop(self, _signum: int, _frame: FrameType | None) -> None:
-        self.stopping.set()
-        self.wake.set()
+        self.stop_requested = True
+        self._request_wake()
 
     def _start(self) -> None:
         self.home.ensure()
