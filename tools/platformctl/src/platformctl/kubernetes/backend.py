@@ -280,10 +280,14 @@ class KubernetesBackend:
         host = f"{service}.{self.environment.namespace}.svc.cluster.local"
         return f"http://{host}" if port == 80 else f"http://{host}:{port}"
 
+    def _newest_values(self) -> dict[str, Any]:
+        """The chart values of the newest revision read so far ({} before any)."""
+        return self._values[max(self._values)] if self._values else {}
+
     def prometheus_url(self) -> str:
         if self._prometheus_url:
             return self._prometheus_url
-        running = self._values[max(self._values)] if self._values else {}
+        running = self._newest_values()
         if ((running.get("monitoring") or {}).get("external") or {}).get("enabled"):
             raise BackendError(
                 f"{self.environment.name} uses the cluster's own Prometheus "
@@ -673,7 +677,7 @@ class KubernetesBackend:
             step = str(release.canary_weight or "")
             if entry.canary_weight != step:
                 drift.append(f'{name} canaryWeight "{entry.canary_weight}" (cluster: "{step}")')
-        deployed = self._values[max(self._values)] if self._values else {}
+        deployed = self._newest_values()
         mode = ((deployed.get("global") or {}).get("canaryRouting") or {}).get("mode") or "replicas"
         if mode != self.environment.canary_routing and any(
             r.canary_weight for r in running.values()
