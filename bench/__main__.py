@@ -11,6 +11,7 @@ Raw results accumulate in .local/bench/results.json; the page is rendered from t
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import signal
 import sys
@@ -24,6 +25,7 @@ from bench import (
     drain,
     machine,
     orders_curve,
+    outbound_client,
     overhead,
     overload,
     report,
@@ -41,6 +43,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "drain": drain.run,
     "switch": switch.run,
     "cpu_per_order": cpu_per_order.run,
+    "outbound": outbound_client.run,
     "overload": overload.run,
 }
 
@@ -75,7 +78,7 @@ def main() -> None:
                 load_before = machine.load_average()
                 section_dir = args.workdir / name
                 section_dir.mkdir(exist_ok=True)
-                result = BENCHMARKS[name](plan, stack, section_dir)
+                result = BENCHMARKS[name](_after(plan, results), stack, section_dir)
                 result["conditions"] = {
                     "at": machine.now(),
                     "seconds": round(time.perf_counter() - section_started, 1),
@@ -97,6 +100,13 @@ def main() -> None:
         results_file.write_text(json.dumps(results, indent=2))
     page = report.write(results, args.docs)
     print(f"bench: wrote {page}")
+
+
+def _after(plan: Plan, results: dict[str, Any]) -> Plan:
+    """The plan as earlier results set it: overload offers three times the highest clean rate
+    the order sweep found (this run's, or the last one's)."""
+    clean = results.get("orders", {}).get("highest_clean_rate")
+    return dataclasses.replace(plan, overload_rate=3 * clean) if clean else plan
 
 
 if __name__ == "__main__":

@@ -27,6 +27,8 @@ class Plan:
     cpu_per_order_rounds: int
     overload_rate: int
     overload_seconds: int
+    outbound_calls: int
+    outbound_rounds: int
 
 
 FULL = Plan(
@@ -34,7 +36,7 @@ FULL = Plan(
     overhead_seconds=5,
     overhead_warmup_seconds=2,
     overhead_repeats=5,
-    order_rates=(10, 20, 30, 40, 60, 80, 100, 130, 160, 200, 250),
+    order_rates=(10, 20, 30, 40, 60, 80, 100, 130, 160, 200, 250, 300, 350, 400, 500),
     order_step_seconds=10,
     startup_runs=5,
     drain_rate=40,
@@ -44,8 +46,10 @@ FULL = Plan(
     cpu_per_order_rate=40,
     cpu_per_order_seconds=30,
     cpu_per_order_rounds=2,
-    overload_rate=300,  # three times the highest clean rate (section 2)
+    overload_rate=300,  # when section 2 has not run; else three times its highest clean rate
     overload_seconds=30,
+    outbound_calls=2000,
+    outbound_rounds=3,
 )
 
 QUICK = Plan(
@@ -61,8 +65,10 @@ QUICK = Plan(
     switch_rate=10,
     switch_seconds=20,
     cpu_per_order_rate=20,
-    cpu_per_order_seconds=5,
+    cpu_per_order_seconds=9,  # a 5 s warm-up, then the measured window
     cpu_per_order_rounds=1,
     overload_rate=150,
     overload_seconds=8,
+    outbound_calls=300,
+    outbound_rounds=1,
 )

@@ -1,5 +1,5 @@
 """One short real run of `python -m bench.cpu_per_order`: both variants start the four services,
-take orders from k6 and report CPU per order from /proc (about 25 s)."""
+take orders from k6 and report CPU per order from /proc over the steady window (about 35 s)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,13 @@ from bench.cpu_per_order import VARIANTS, measure
 
 @pytest.mark.timeout(240)
 def test_each_variant_reports_cpu_per_order_for_every_service(tmp_path: Path):
-    result = measure(rate=10, seconds=4, rounds=1, workdir=tmp_path)
+    result = measure(rate=10, seconds=10, rounds=1, workdir=tmp_path)
 
     assert set(result["medians"]) == set(VARIANTS)
     for name, (run,) in result["runs"].items():
         assert run["k6_exit_code"] == 0 and run["failed"] == 0, (name, run)
-        assert run["orders"] >= 30, (name, run)
+        # Counted by orders itself over the window after the warm-up: about 4 s at 10/s.
+        assert 30 <= run["orders"] <= 50 and 3.5 <= run["window_seconds"] <= 4.5, (name, run)
         per_order = run["cpu_ms_per_order"]
         assert set(per_order) == {"auth", "orders", "payments", "notifications"}
         assert all(0 < ms < 200 for name, ms in per_order.items() if name != "auth"), run

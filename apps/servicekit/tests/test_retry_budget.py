@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 
-import httpx
+import aiohttp
 import pytest
 import structlog.testing
 from servicekit.client import ServiceClient
@@ -83,7 +83,7 @@ def unavailable() -> Iterator[str]:
         yield url
 
 
-def flaky_client(http: httpx.AsyncClient, url: str, ratio: float) -> ServiceClient:
+def flaky_client(http: aiohttp.ClientSession, url: str, ratio: float) -> ServiceClient:
     return ServiceClient(
         http,
         dependency="flaky",
@@ -114,7 +114,7 @@ async def test_a_failing_dependency_gets_a_few_more_calls_not_three_times_as_man
 
     # stamina logs each retry through structlog: captured here, whatever an earlier test set up.
     with structlog.testing.capture_logs() as logs:
-        async with httpx.AsyncClient() as http:
+        async with aiohttp.ClientSession() as http:
             client = flaky_client(http, unavailable, ratio)
             if together:
                 await asyncio.gather(*(fails(client) for _ in range(calls)))
@@ -144,7 +144,7 @@ async def test_a_call_out_of_time_takes_nothing_from_the_budget():
     budget = RetryBudget(ratio=0.0, min_per_second=1)  # a single retry per second, no more
     retried = retries_counted("retried"), retries_counted("over_budget")
     with serving(Slow) as url:
-        async with httpx.AsyncClient() as http:
+        async with aiohttp.ClientSession() as http:
             client = ServiceClient(
                 http, dependency="flaky", base_url=url, attempts=3, budget_seconds=0.2,
                 retry_budget=budget,

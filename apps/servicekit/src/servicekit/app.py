@@ -119,7 +119,7 @@ def create_service_app(
             readiness.draining = True
             for task in background:
                 task.cancel()
-            await app.state.http.aclose()
+            await app.state.http.close()
             restore_signals()
             log.info("stopped")
 

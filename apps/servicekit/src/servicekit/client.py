@@ -11,9 +11,11 @@ stays down becomes a 503 (refused), 504 (timed out) or 502 (answered 5xx) proble
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import aiohttp
+import orjson
 import stamina
 
 from servicekit.context import REQUEST_ID_HEADER, current_request_id
@@ -38,28 +40,62 @@ def dependency_unavailable(dependency: str, detail: str | None = None) -> Proble
     )
 
 
+@dataclass(frozen=True)
+class ServiceResponse:
+    """A dependency's answer, read in full: calls between services carry small JSON bodies."""
+
+    status_code: int
+    headers: dict[str, str]
+    content: bytes
+
+    def json(self) -> Any:
+        return orjson.loads(self.content)
+
+
 class RetryableStatus(Exception):
-    def __init__(self, response: httpx.Response) -> None:
+    def __init__(self, response: ServiceResponse) -> None:
         super().__init__(f"HTTP {response.status_code}")
         self.response = response
 
 
-async def _propagate_request_id(request: httpx.Request) -> None:
-    request_id = current_request_id()
-    if request_id and REQUEST_ID_HEADER not in request.headers:
-        request.headers[REQUEST_ID_HEADER] = request_id
+def create_http_client(settings: ServiceSettings) -> aiohttp.ClientSession:
+    """The one shared client of a process, created in the lifespan.
 
-
-def create_http_client(settings: ServiceSettings) -> httpx.AsyncClient:
-    """The one shared client of a process, created in the lifespan."""
-    return httpx.AsyncClient(
-        timeout=httpx.Timeout(
-            settings.http_read_timeout_seconds, connect=settings.http_connect_timeout_seconds
+    aiohttp rather than httpx: on the order path httpx took half of orders' CPU (py-spy), and a
+    call costs 210 us of client CPU with aiohttp against 810 with httpx (docs/performance.md).
+    """
+    return aiohttp.ClientSession(
+        timeout=aiohttp.ClientTimeout(
+            total=None,
+            connect=settings.http_connect_timeout_seconds,
+            sock_read=settings.http_read_timeout_seconds,
         ),
-        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
-        event_hooks={"request": [_propagate_request_id]},
+        # The system resolver, as before: it follows resolv.conf (a cluster's search domains),
+        # and aiodns, when installed, would keep a thread of its own busy.
+        connector=aiohttp.TCPConnector(
+            limit=200, keepalive_timeout=30, resolver=aiohttp.ThreadedResolver()
+        ),
         headers={"User-Agent": f"{settings.service_name}/{settings.version}"},
+        json_serialize=lambda value: orjson.dumps(value).decode(),
+        cookie_jar=aiohttp.DummyCookieJar(),  # a service keeps no cookies between calls
+        raise_for_status=False,
     )
+
+
+async def fetch(
+    http: aiohttp.ClientSession, method: str, url: str, **kwargs: Any
+) -> ServiceResponse:
+    """One HTTP exchange, the body read; the request id of the request being served goes along."""
+    request_id = current_request_id()
+    if request_id:
+        kwargs["headers"] = {REQUEST_ID_HEADER: request_id, **(kwargs.get("headers") or {})}
+    async with http.request(method, url, **kwargs) as response:
+        content = await response.read()
+        return ServiceResponse(response.status, dict(response.headers), content)
+
+
+# What a call can fail with below HTTP: refused, reset, closed early, or out of time.
+TRANSPORT_ERRORS = (aiohttp.ClientError, TimeoutError)
 
 
 class ServiceClient:
@@ -67,7 +103,7 @@ class ServiceClient:
 
     def __init__(
         self,
-        http: httpx.AsyncClient,
+        http: aiohttp.ClientSession,
         *,
         dependency: str,
         base_url: str,
@@ -86,7 +122,7 @@ class ServiceClient:
 
     @classmethod
     def for_dependency(
-        cls, http: httpx.AsyncClient, settings: ServiceSettings, dependency: str, base_url: str
+        cls, http: aiohttp.ClientSession, settings: ServiceSettings, dependency: str, base_url: str
     ) -> ServiceClient:
         return cls(
             http,
@@ -109,7 +145,7 @@ class ServiceClient:
         retry_safe: bool = False,
         headers: dict[str, str] | None = None,
         **kwargs: Any,
-    ) -> httpx.Response:
+    ) -> ServiceResponse:
         """Send the request; return any response below 500 for the caller to interpret."""
         method = method.upper()
         headers = dict(headers or {})
@@ -122,7 +158,7 @@ class ServiceClient:
         started = time.perf_counter()
 
         def retryable(exc: Exception) -> bool:
-            if not isinstance(exc, httpx.TransportError | RetryableStatus):
+            if not isinstance(exc, (*TRANSPORT_ERRORS, RetryableStatus)):
                 return False
             out_of_time = time.perf_counter() - started >= self.budget_seconds
             if number >= attempts or out_of_time:
@@ -147,7 +183,7 @@ class ServiceClient:
             ):
                 with attempt:
                     number = attempt.num
-                    response = await self.http.request(method, url, headers=headers, **kwargs)
+                    response = await fetch(self.http, method, url, headers=headers, **kwargs)
                     if response.status_code in RETRYABLE_STATUSES:
                         raise RetryableStatus(response)
             outcome = str(response.status_code)
@@ -157,7 +193,7 @@ class ServiceClient:
         except RetryableStatus as exc:
             outcome = str(exc.response.status_code)
             raise self._failed(exc.response.status_code) from None
-        except httpx.TimeoutException:
+        except TimeoutError:
             outcome = "timeout"
             raise Problem(
                 504,
@@ -167,7 +203,7 @@ class ServiceClient:
                 headers={"Retry-After": "1"},
                 dependency=self.dependency,
             ) from None
-        except httpx.TransportError:
+        except aiohttp.ClientError:
             outcome = "unreachable"
             raise dependency_unavailable(self.dependency) from None
         finally:

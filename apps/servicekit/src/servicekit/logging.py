@@ -85,11 +85,11 @@ def configure_logging(settings: ServiceSettings) -> None:
             ],
         )
     )
-    for name in ("", "uvicorn", "uvicorn.error", "httpx"):
+    for name in ("", "uvicorn", "uvicorn.error"):
         logger = logging.getLogger(name)
         logger.handlers = [handler]
         logger.propagate = False
-        logger.setLevel(level if name != "httpx" else logging.WARNING)
+        logger.setLevel(level)
     # The access log is ours (one line per request, with the route template).
     logging.getLogger("uvicorn.access").disabled = True
 

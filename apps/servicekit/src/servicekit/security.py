@@ -19,12 +19,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Annotated, Any, Protocol
 
-import httpx
+import aiohttp
 import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from jwt import PyJWK
 
+from servicekit.client import TRANSPORT_ERRORS, fetch
 from servicekit.logging import get_logger
 from servicekit.problems import Problem
 
@@ -54,10 +55,16 @@ def _invalid_token(detail: str) -> Problem:
     )
 
 
+class JWKSUnavailable(Exception):
+    """auth answered the key set's URL with something other than 200."""
+
+
 class RemoteJWKS:
     """Keys fetched from auth, cached, refetched on an unknown ``kid`` (rate-limited)."""
 
-    def __init__(self, http: httpx.AsyncClient, url: str, *, min_refresh_interval: float) -> None:
+    def __init__(
+        self, http: aiohttp.ClientSession, url: str, *, min_refresh_interval: float
+    ) -> None:
         self.http = http
         self.url = url
         self.min_refresh_interval = min_refresh_interval
@@ -73,8 +80,9 @@ class RemoteJWKS:
     async def refresh(self) -> None:
         """Fetch the key set now; on failure keep the cached keys and raise."""
         self._last_fetch = time.monotonic()
-        response = await self.http.get(self.url)
-        response.raise_for_status()
+        response = await fetch(self.http, "GET", self.url)
+        if response.status_code != 200:
+            raise JWKSUnavailable(f"{self.url} answered HTTP {response.status_code}")
         keys: dict[str, PyJWK] = {}
         for jwk in response.json().get("keys", []):
             kid = jwk.get("kid")
@@ -97,7 +105,7 @@ class RemoteJWKS:
             if kid not in self._keys and due:
                 try:
                     await self.refresh()
-                except (httpx.HTTPError, ValueError) as exc:
+                except (*TRANSPORT_ERRORS, JWKSUnavailable, ValueError) as exc:
                     self.log.warning("jwks refresh failed", error=str(exc))
         return self._keys.get(kid)
 
@@ -107,7 +115,7 @@ class RemoteJWKS:
             try:
                 async with self._lock:
                     await self.refresh()
-            except (httpx.HTTPError, ValueError) as exc:
+            except (*TRANSPORT_ERRORS, JWKSUnavailable, ValueError) as exc:
                 self.log.warning("jwks fetch failed, retrying", error=str(exc))
                 await asyncio.sleep(retry_every)
                 continue
