@@ -6,19 +6,26 @@ latency histogram, the per-handler histogram, in-progress requests). They are re
 lean middleware of our own rather than the instrumentator's: that one matches every route a
 second time before routing and builds a Request, a Response and an Info object per request,
 which cost half the service's CPU on a cheap endpoint. This one reads the route template that
-routing has already put in the ASGI scope, and caches the labelled series.
+routing has already put in the ASGI scope, and counts in plain numbers (``RequestMetrics``).
 """
 
 from __future__ import annotations
 
 import time
+from bisect import bisect_left
 from collections.abc import Iterator
-from typing import Any
+from itertools import accumulate
 
 from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.metrics_core import Metric
+from prometheus_client.metrics_core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.utils import floatToGoString
 from prometheus_fastapi_instrumentator import Instrumentator
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -68,51 +75,79 @@ class _ProcessWideMetrics:
         yield from REGISTRY.collect()
 
 
+class _Buckets:
+    """One histogram series: per-bucket counts (not yet cumulative) and the sum."""
+
+    __slots__ = ("counts", "total")
+
+    def __init__(self) -> None:
+        self.counts = [0] * (len(LATENCY_BUCKETS) + 1)  # the last one is +Inf
+        self.total = 0.0
+
+    def observe(self, seconds: float) -> None:
+        self.counts[bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        self.total += seconds
+
+    def cumulative(self) -> list[tuple[str, float]]:
+        counts = list(self.counts)  # a copy: the event loop may count on while a scrape reads
+        bounds = [*map(floatToGoString, LATENCY_BUCKETS), "+Inf"]
+        return list(zip(bounds, accumulate(counts), strict=True))
+
+
 class RequestMetrics:
-    """Rate, errors and duration per handler, method and status class."""
+    """Rate, errors and duration per handler, method and status class, with the
+    instrumentator's names and labels.
+
+    Counted in plain Python numbers rather than prometheus_client's metric objects, whose every
+    ``inc`` and ``observe`` takes a lock and whose histograms scan their buckets one by one: a
+    process serves requests on one event-loop thread, so there is nothing to lock against, and a
+    bucket is found by bisection. A scrape reads copies, and builds the families then.
+    """
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.requests = Counter(
-            "http_requests",
-            "Total number of requests by method, status and handler.",
-            ["method", "status", "handler"],
-            registry=registry,
-        )
-        self.latency = Histogram(
-            "http_request_duration_highr_seconds",
-            "Latency with many buckets but no API specific labels. Made for more accurate "
-            "percentile calculations.",
-            buckets=LATENCY_BUCKETS,
-            registry=registry,
-        )
-        self.latency_by_handler = Histogram(
-            "http_request_duration_seconds",
-            "Latency by handler and method.",
-            ["handler", "method"],
-            buckets=LATENCY_BUCKETS,
-            registry=registry,
-        )
-        # The handler is known only once routing is done, so in-flight requests are counted
-        # per instance, which is what saturation panels and autoscaling read.
-        self.in_progress = Gauge(
-            "http_requests_inprogress", "Number of HTTP requests in progress.", registry=registry
-        )
-        # (method, status class, handler) -> the labelled children; label lookups take a lock
-        # and build tuples, a dict hit does not. Bounded: handlers are route templates.
-        self._series: dict[tuple[str, int, str], tuple[Any, Any]] = {}
+        # (method, status class, handler) -> requests answered
+        self._counts: dict[tuple[str, int, str], int] = {}
+        self._by_handler: dict[tuple[str, str], _Buckets] = {}  # (handler, method)
+        self._all = _Buckets()
+        self.in_progress = 0
+        registry.register(self)  # type: ignore[arg-type]
 
     def observe(self, method: str, status: int, handler: str, duration: float) -> None:
         key = (method, status // 100, handler)
-        series = self._series.get(key)
+        self._counts[key] = self._counts.get(key, 0) + 1
+        series = self._by_handler.get((handler, method))
         if series is None:
-            series = self._series[key] = (
-                self.requests.labels(method, f"{status // 100}xx", handler),
-                self.latency_by_handler.labels(handler, method),
-            )
-        count, latency_by_handler = series
-        count.inc()
-        latency_by_handler.observe(duration)
-        self.latency.observe(duration)
+            series = self._by_handler[(handler, method)] = _Buckets()
+        series.observe(duration)
+        self._all.observe(duration)
+
+    def collect(self) -> Iterator[Metric]:
+        requests = CounterMetricFamily(
+            "http_requests",
+            "Total number of requests by method, status and handler.",
+            labels=["method", "status", "handler"],
+        )
+        for (method, status_class, handler), count in list(self._counts.items()):
+            requests.add_metric([method, f"{status_class}xx", handler], count)
+        yield requests
+        latency = HistogramMetricFamily(
+            "http_request_duration_highr_seconds",
+            "Latency with many buckets but no API specific labels. Made for more accurate "
+            "percentile calculations.",
+        )
+        latency.add_metric([], self._all.cumulative(), self._all.total)
+        yield latency
+        by_handler = HistogramMetricFamily(
+            "http_request_duration_seconds",
+            "Latency by handler and method.",
+            labels=["handler", "method"],
+        )
+        for (handler, method), series in list(self._by_handler.items()):
+            by_handler.add_metric([handler, method], series.cumulative(), series.total)
+        yield by_handler
+        yield GaugeMetricFamily(
+            "http_requests_inprogress", "Number of HTTP requests in progress.", self.in_progress
+        )
 
 
 class RequestMetricsMiddleware:
@@ -134,14 +169,14 @@ class RequestMetricsMiddleware:
                 status = message["status"]
             await send(message)
 
-        in_progress = self.metrics.in_progress
-        in_progress.inc()
+        metrics = self.metrics
+        metrics.in_progress += 1
         started = time.perf_counter()
         try:
             await self.app(scope, receive, send_observing_status)
         finally:
             duration = time.perf_counter() - started
-            in_progress.dec()
+            metrics.in_progress -= 1
             method = scope["method"]
             self.metrics.observe(
                 method if method in KNOWN_METHODS else "other",

@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from servicekit.context import REQUEST_ID_HEADER, request_id_var, route_template
 from servicekit.health import OPERATIONAL_PATHS
-from servicekit.logging import resolved_logger
+from servicekit.logging import access_log, resolved_logger
 from servicekit.problems import send_problem
 
 _HEADER = REQUEST_ID_HEADER.lower().encode()
@@ -27,6 +27,7 @@ class RequestLogMiddleware:
         self.app = app
         self.log_requests = log_requests
         self.log = resolved_logger("servicekit.access")
+        self.access = access_log()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -62,12 +63,11 @@ class RequestLogMiddleware:
         finally:
             path = scope["path"]
             if self.log_requests and path not in OPERATIONAL_PATHS:
-                self.log.info(
-                    "request",
-                    method=scope["method"],
-                    route=route_template(scope) or "unmatched",
-                    status=status,
-                    duration_ms=round((time.perf_counter() - started) * 1000, 3),
+                self.access.request(
+                    scope["method"],
+                    route_template(scope) or "unmatched",
+                    status,
+                    round((time.perf_counter() - started) * 1000, 3),
                 )
             request_id_var.reset(token)
 
