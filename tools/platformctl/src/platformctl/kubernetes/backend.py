@@ -487,7 +487,8 @@ class KubernetesBackend:
                 raise BackendError(f"{name} {color} is live: a canary step needs the idle color")
         # A service with an HTTPRoute (canaryRouting gateway, and the service routed) steps by
         # the route's weights; any other by replica ratio.
-        routed = {name for name in targets if name in self._routes()}
+        routes = self._routes()  # one kubectl call, not one per service
+        routed = {name for name in targets if name in routes}
         started = time.perf_counter()
         changes: dict[KeyPath, str] = {}
         pods: dict[str, int] = {}
