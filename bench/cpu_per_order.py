@@ -42,6 +42,7 @@ VARIANTS: dict[str, dict[str, str]] = {
 }
 IDLE_SECONDS = 3
 WARMUP_SECONDS = 5
+MIN_SECONDS = WARMUP_SECONDS + 2  # the warm-up, a window of at least 1 s, and 1 s to spare
 ORDER_HANDLER = "/v1/orders"
 
 
@@ -66,9 +67,9 @@ def measure_variant(
 ) -> dict[str, Any]:
     """The steady state: CPU and placed orders are read once the load has run WARMUP_SECONDS
     (k6's login, first connections, lazy imports) and again a second before it ends."""
+    if seconds < MIN_SECONDS:
+        raise ValueError(f"the load must last at least {MIN_SECONDS} s, not {seconds}")
     window = seconds - WARMUP_SECONDS - 1
-    if window < 1:
-        raise ValueError(f"the load must last more than {WARMUP_SECONDS + 2} s, not {seconds}")
     with running_stack(workdir, env=settings) as stack:
         pids = {name: stack.services[name].process.pid for name in SERVICES}
         orders_url = stack.url("orders")
@@ -157,9 +158,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.rate < 1 or args.rounds < 1:
         parser.error("--rate and --rounds must be at least 1")
-    if args.seconds < WARMUP_SECONDS + 2:
-        least = WARMUP_SECONDS + 2
-        parser.error(f"--seconds must be at least {least} (a {WARMUP_SECONDS} s warm-up first)")
+    if args.seconds < MIN_SECONDS:
+        parser.error(
+            f"--seconds must be at least {MIN_SECONDS} (a {WARMUP_SECONDS} s warm-up first)"
+        )
     with tempfile.TemporaryDirectory(prefix="cpu-per-order-") as workdir:
         result = measure(args.rate, args.seconds, args.rounds, Path(workdir))
     save(result)

@@ -62,7 +62,7 @@ def create_http_client(settings: ServiceSettings) -> aiohttp.ClientSession:
     """The one shared client of a process, created in the lifespan.
 
     aiohttp rather than httpx: on the order path httpx took half of orders' CPU (py-spy), and a
-    call costs 210 us of client CPU with aiohttp against 810 with httpx (docs/performance.md).
+    call costs the caller about a sixth of httpx's CPU (docs/performance.md, section 6b).
     """
     return aiohttp.ClientSession(
         timeout=aiohttp.ClientTimeout(

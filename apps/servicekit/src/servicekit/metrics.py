@@ -75,6 +75,12 @@ class _ProcessWideMetrics:
         yield from REGISTRY.collect()
 
 
+_BUCKET_LABELS = (
+    *map(floatToGoString, LATENCY_BUCKETS),
+    "+Inf",
+)  # as prometheus_client writes `le`
+
+
 class _Buckets:
     """One histogram series: per-bucket counts (not yet cumulative) and the sum."""
 
@@ -90,8 +96,7 @@ class _Buckets:
 
     def cumulative(self) -> list[tuple[str, float]]:
         counts = list(self.counts)  # a copy: the event loop may count on while a scrape reads
-        bounds = [*map(floatToGoString, LATENCY_BUCKETS), "+Inf"]
-        return list(zip(bounds, accumulate(counts), strict=True))
+        return list(zip(_BUCKET_LABELS, accumulate(counts), strict=True))
 
 
 class RequestMetrics:
@@ -109,6 +114,8 @@ class RequestMetrics:
         self._counts: dict[tuple[str, int, str], int] = {}
         self._by_handler: dict[tuple[str, str], _Buckets] = {}  # (handler, method)
         self._all = _Buckets()
+        # The handler is known only once routing is done, so in-flight requests are counted
+        # per instance, which is what saturation panels and autoscaling read.
         self.in_progress = 0
         registry.register(self)  # type: ignore[arg-type]
 
@@ -178,7 +185,7 @@ class RequestMetricsMiddleware:
             duration = time.perf_counter() - started
             metrics.in_progress -= 1
             method = scope["method"]
-            self.metrics.observe(
+            metrics.observe(
                 method if method in KNOWN_METHODS else "other",
                 status,
                 route_template(scope) or UNTEMPLATED,
