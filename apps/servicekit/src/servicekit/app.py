@@ -16,6 +16,7 @@ from servicekit import health
 from servicekit.admission import AdmissionMiddleware
 from servicekit.client import create_http_client
 from servicekit.faults import FaultInjectionMiddleware
+from servicekit.heap import freeze_startup_heap
 from servicekit.lifecycle import install_shutdown_hook
 from servicekit.limits import RequestLimitsMiddleware
 from servicekit.logging import configure_logging, get_logger
@@ -109,11 +110,11 @@ def create_service_app(
         restore_signals = install_shutdown_hook(readiness, settings.shutdown_delay_seconds)
         try:
             if lifespan is None:
-                log.info("started", pending=readiness.pending)
+                log.info("started", pending=readiness.pending, frozen=freeze_startup_heap())
                 yield
             else:
                 async with lifespan(app):
-                    log.info("started", pending=readiness.pending)
+                    log.info("started", pending=readiness.pending, frozen=freeze_startup_heap())
                     yield
         finally:
             readiness.draining = True
