@@ -129,6 +129,16 @@ def serving_nodes(env: dict[str, str]) -> list[str]:
     return sorted(p["spec"]["nodeName"] for p in evicted_color_pods(env) if _serving(p))
 
 
+def placements(env: dict[str, str]) -> list[tuple[str, str, str, bool]]:
+    """Each pod of the evicted color: name, node, creation time, serving; for a failure's message
+    (a soft spread leaves the choice to the scheduler's scores)."""
+    return [
+        (p["metadata"]["name"], p["spec"].get("nodeName", ""),
+         p["metadata"]["creationTimestamp"], _serving(p))
+        for p in evicted_color_pods(env)
+    ]  # fmt: skip
+
+
 def drain_moves_the_pods_back(env: dict[str, str]) -> dict[str, float]:
     """`kubectl drain` as an operator runs it: cordon, evict through the API (retrying while a
     budget refuses), wait until the evicted pods are gone; the replacements land on the first
@@ -161,7 +171,7 @@ def run_disruptions(env: dict[str, str]) -> dict[str, object]:
         figures |= evictions_respect_the_budget(env)
         # The chart's topology spread (maxSkew 1 by hostname): one replacement on each node.
         figures["spread_after_evictions"] = serving_nodes(env)
-        assert figures["spread_after_evictions"] == ["platform-node", SECOND_NODE]
+        assert figures["spread_after_evictions"] == ["platform-node", SECOND_NODE], placements(env)
         say(f"  disruptions: second node, evictions {figures}")
         figures |= drain_moves_the_pods_back(env)
     finally:

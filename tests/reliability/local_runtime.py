@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from bench.orders_curve import analyse
 from tests.platformctl.conftest import Platform
 from tests.support.shopper_load import shopper_load_command
 
@@ -83,6 +84,9 @@ class LoadResult:
     failed: int
     failures_ms: list[tuple[float, int, str]]  # (epoch ms, status, request name)
     p95_ms: float
+    p99_ms: float
+    iterations_per_second: float
+    dropped: int  # arrivals k6 could not start: every VU was waiting
     output: str
 
 
@@ -121,8 +125,33 @@ class KillLoad:
             failed=int(metrics["http_req_failed"]["values"]["passes"]),
             failures_ms=_failures(output),
             p95_ms=round(metrics["http_req_duration"]["values"]["p(95)"], 1),
+            p99_ms=round(metrics["http_req_duration"]["values"]["p(99)"], 1),
+            iterations_per_second=round(metrics["iterations"]["values"]["rate"], 1),
+            dropped=int(metrics.get("dropped_iterations", {}).get("values", {}).get("count", 0)),
             output=output,
         )
+
+
+def knee(platform: Platform, rates: list[int], seconds: int) -> dict[str, Any]:
+    """The kill load's knee on this runtime (caddy in every hop, two replicas of everything):
+    the load at each rate in turn, analysed as `make bench` analyses the order path."""
+    steps = []
+    for rate in rates:
+        result = KillLoad(platform, rate, seconds).wait(timeout=seconds + 90)
+        steps.append(
+            {
+                "rate": rate,
+                "achieved_rps": result.iterations_per_second,
+                "errors": result.failed,
+                "dropped": result.dropped,
+                "p95_ms": result.p95_ms,
+                "p99_ms": result.p99_ms,
+            }
+        )
+        print(f"  kill load without a kill: {steps[-1]}", flush=True)
+        if result.dropped or result.iterations_per_second < 0.95 * rate:
+            break  # overloaded: the rates above say nothing more
+    return {"steps": steps, **analyse(steps)}
 
 
 def _failures(output: str) -> list[tuple[float, int, str]]:

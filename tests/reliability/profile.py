@@ -16,7 +16,13 @@ class Profile:
     examples_per_operation: int  # schemathesis examples per API operation
     kill_load_rate: int  # k6 iterations per second through the proxy while killing
     kill_load_seconds: int
+    # If set, the kill load runs at this multiple of the local runtime's knee, measured first
+    # (`local_runtime.knee`), instead of at kill_load_rate.
+    kill_rate_of_knee: float | None
     slow_dependency_orders: int  # concurrent orders sent while payments is slow
+    overload_rate: int  # orders/s offered to the four services behind a tight admission limit
+    overload_seconds: int
+    overload_limit: int  # SERVICE_MAX_IN_FLIGHT of that run
 
 
 BOUNDED = Profile(
@@ -24,7 +30,11 @@ BOUNDED = Profile(
     examples_per_operation=15,
     kill_load_rate=25,
     kill_load_seconds=14,
+    kill_rate_of_knee=None,
     slow_dependency_orders=4,
+    overload_rate=60,
+    overload_seconds=4,
+    overload_limit=2,
 )
 FULL = Profile(
     "full",
@@ -34,19 +44,39 @@ FULL = Profile(
     # everything on two cores, losing a payments replica still fails 18 % (docs/reliability.md).
     kill_load_rate=300,
     kill_load_seconds=60,
+    # The order-path issue's goal: losing a payments replica at 1.5x the knee fails < 1 %.
+    kill_rate_of_knee=1.5,
     slow_dependency_orders=20,
+    # Three times the highest clean rate of `make bench` (400 orders/s, docs/performance.md,
+    # 2026-11-30), for 30 s, with the limit that held the placed p99 there.
+    overload_rate=1200,
+    overload_seconds=30,
+    overload_limit=8,
 )
 
 
 def current() -> Profile:
-    """``RELIABILITY_KILL_RATE=N`` runs the kill rehearsal at N requests/s (above the knee, say)."""
+    """``RELIABILITY_KILL_RATE=N`` runs the kill rehearsal at N requests/s (above the knee, say);
+    ``RELIABILITY_OVERLOAD_RATE=N`` offers N orders/s in the overload run."""
     profile = FULL if os.environ.get("RELIABILITY_PROFILE") == "full" else BOUNDED
-    rate = os.environ.get("RELIABILITY_KILL_RATE", "")
-    if not rate:
-        return profile
-    if not rate.isdigit() or int(rate) < 1:
-        raise ValueError(f"RELIABILITY_KILL_RATE must be a whole number (requests/s), not {rate!r}")
-    return replace(profile, kill_load_rate=int(rate))
+    overrides = {
+        field: _rate(variable)
+        for field, variable in (
+            ("kill_load_rate", "RELIABILITY_KILL_RATE"),
+            ("overload_rate", "RELIABILITY_OVERLOAD_RATE"),
+        )
+        if os.environ.get(variable)
+    }
+    if "kill_load_rate" in overrides:
+        overrides["kill_rate_of_knee"] = None  # the rate asked for, not the knee's multiple
+    return replace(profile, **overrides)
+
+
+def _rate(variable: str) -> int:
+    value = os.environ[variable]
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{variable} must be a whole number (per second), not {value!r}")
+    return int(value)
 
 
 PROFILE = current()
