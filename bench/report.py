@@ -539,10 +539,11 @@ machine's orders needs to keep the placed p99 low. A static limit cannot be righ
 cases, which is what adaptive limits (Envoy's adaptive concurrency filter, Netflix's
 concurrency-limits) address; that is the next step. Shedding is in the service, not the proxy:
 only the process knows how much it has in progress, and a Kubernetes Service has no proxy of
-its own to shed at. Refusals still take tens of milliseconds, not < 20: a refusal waits its turn
-on the event loop of a process that is busy with the admitted orders, on two cores shared with
-k6 offering {section["rate"]} requests/s; moving the middleware outermost did not change that
-(67 ms p99 in one earlier run), so it is queueing, not the middleware.
+its own to shed at. A refusal is only as fast as the event loop that answers it: until
+2026-11-30 the refusals' p99 was 41-45 ms, because an oldest-generation garbage collection in
+orders walked every object start-up had made and stopped the loop for up to 46 ms several times
+a minute. Each service now freezes its start-up heap once started (`servicekit/heap.py`; see
+"Profiles behind fixes" below).
 
 Reproduce: `.venv/bin/python -m bench --only overload`.
 """
@@ -550,6 +551,19 @@ Reproduce: `.venv/bin/python -m bench --only overload`.
 
 def _profiles() -> str:
     return """## Profiles behind fixes outside the benchmarks
+
+**Garbage-collector pauses (2026-11-30).** Past the admission limit, refusals took longer than
+the orders let in (limit 2 at 1,200 orders/s for 15 s: refused p99 24.6 ms, placed p99 13.1 ms),
+so it was not the work of a refusal but the loop not answering. `gc.callbacks` timing every
+collection in orders over that run: 821 young collections (at most 4.3 ms), 74 middle ones (at
+most 2.9 ms) and 5 of the oldest generation, **up to 45.8 ms each**: they walk the whole heap,
+and start-up leaves about 86,000 objects that live as long as the process. Now each service,
+once started, collects start-up's garbage and freezes the rest (`gc.freeze`,
+`servicekit/heap.py`; `apps/servicekit/tests/test_process_behaviour.py` reads the count from
+the `started` log line). The same run after it: 7 oldest-generation collections of at most
+1.3 ms, refused p99 **6.0 ms**, placed p99 11.7 ms, goodput 372 → 379 orders/s; with a limit of
+8 the refusals' p99 went from 45 to 12 ms. Reproduce the timings with a `gc.callbacks` hook in
+`create_service_app`'s lifespan and `python -m bench --only overload`.
 
 **The request metrics and the access line (2026-11-30).** py-spy on the orders app under
 section 1's load (8 s at 250 Hz, 1,915 samples) put a fifth of the process in servicekit's

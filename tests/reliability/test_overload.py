@@ -37,12 +37,13 @@ def test_past_the_limit_orders_are_placed_or_refused_never_left_hanging(
     assert run["refused_503"] > 0, run  # more than the limit can take
     # Every request got an answer: placed or refused, no timeout, no reset.
     assert run["other_failures"] == 0, run
-    # k6 starts one iteration more or less than rate x seconds, and at 1,000 orders/s on two
-    # cores it cannot always start them all (dropped: never sent, so never answered).
+    # At 1,500 orders/s on two cores k6 cannot always start every arrival (dropped: never
+    # sent, so never answered); and it counts an arrival or two more or fewer than
+    # rate x seconds at the window's edges.
     dropped_allowed = 0 if PROFILE.name != FULL.name else DROPPED_SHARE_ALLOWED * run["offered"]
     assert run["dropped_iterations"] <= dropped_allowed, run
-    answered = run["placed"] + run["refused_503"] + run["dropped_iterations"]
-    assert abs(answered - run["offered"]) <= 1, run
+    accounted = run["placed"] + run["refused_503"] + run["dropped_iterations"]
+    assert abs(accounted - run["offered"]) <= 2, run
     if PROFILE.name != FULL.name:
         return
     assert run["goodput_per_second"] >= GOODPUT_GOAL * rate / 3, run
