@@ -22,6 +22,7 @@ from tests.platformctl.conftest import Platform
 from tests.support.shopper_load import shopper_load_command
 
 KILL_LOAD = Path(__file__).with_name("kill_load.js")
+SETTLE_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -149,8 +150,10 @@ def knee(platform: Platform, rates: list[int], seconds: int) -> dict[str, Any]:
             }
         )
         print(f"  kill load without a kill: {steps[-1]}", flush=True)
-        if result.dropped or result.iterations_per_second < 0.95 * rate:
-            break  # overloaded: the rates above say nothing more
+        overloaded = result.dropped or result.iterations_per_second < 0.95 * rate
+        if overloaded or result.failed or analyse(steps)["knee_rate"]:
+            break  # past the knee: the rates above say nothing more
+    time.sleep(SETTLE_SECONDS)  # what the last step left queued drains before anything else
     return {"steps": steps, **analyse(steps)}
 
 

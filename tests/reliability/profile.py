@@ -39,8 +39,8 @@ BOUNDED = Profile(
 FULL = Profile(
     "full",
     examples_per_operation=100,
-    # Half of it orders. Not used as it stands: the full run kills at 1.5x the knee it measures
-    # first (kill_rate_of_knee), or at RELIABILITY_KILL_RATE when that is set.
+    # Half of it orders. The floor: the full run kills at 1.5x the knee it measures first
+    # (kill_rate_of_knee) if that is more, or at RELIABILITY_KILL_RATE when that is set.
     kill_load_rate=300,
     kill_load_seconds=60,
     # The order-path issue's goal: losing a payments replica at 1.5x the knee fails < 1 %.
@@ -56,7 +56,8 @@ FULL = Profile(
 
 def current() -> Profile:
     """``RELIABILITY_KILL_RATE=N`` runs the kill rehearsal at N requests/s (above the knee, say);
-    ``RELIABILITY_OVERLOAD_RATE=N`` offers N orders/s in the overload run."""
+    ``RELIABILITY_OVERLOAD_RATE=N`` offers N orders/s in the overload run, taken as three times
+    the clean rate (the full profile's goals are relative to it)."""
     profile = FULL if os.environ.get("RELIABILITY_PROFILE") == "full" else BOUNDED
     overrides = {
         field: _rate(variable)

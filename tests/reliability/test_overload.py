@@ -32,7 +32,6 @@ def test_past_the_limit_orders_are_placed_or_refused_never_left_hanging(
     (run,) = measure(rate, seconds, variant, tmp_path)["variants"]
     figures["overload"] = run | {"rate_per_s": rate, "seconds": seconds}
 
-    assert run["offered"] == rate * seconds
     assert run["placed"] > 0 and run["goodput_per_second"] > 0, run
     assert run["refused_503"] > 0, run  # more than the limit can take
     # Every request got an answer: placed or refused, no timeout, no reset.

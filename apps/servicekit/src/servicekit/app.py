@@ -110,11 +110,13 @@ def create_service_app(
         restore_signals = install_shutdown_hook(readiness, settings.shutdown_delay_seconds)
         try:
             if lifespan is None:
-                log.info("started", pending=readiness.pending, frozen=freeze_startup_heap())
+                frozen = freeze_startup_heap()
+                log.info("started", pending=readiness.pending, frozen=frozen)
                 yield
             else:
                 async with lifespan(app):
-                    log.info("started", pending=readiness.pending, frozen=freeze_startup_heap())
+                    frozen = freeze_startup_heap()
+                    log.info("started", pending=readiness.pending, frozen=frozen)
                     yield
         finally:
             readiness.draining = True
