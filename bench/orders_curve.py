@@ -68,6 +68,11 @@ def _step(
     }
 
 
+def overloaded(step: dict[str, float]) -> bool:
+    """The offered rate is no longer achieved: iterations dropped, or under 95 % of it done."""
+    return bool(step["dropped"]) or step["achieved_rps"] < 0.95 * step["rate"]
+
+
 def analyse(steps: list[dict[str, float]]) -> dict[str, Any]:
     """The highest clean rate, and the knee.
 
@@ -79,7 +84,7 @@ def analyse(steps: list[dict[str, float]]) -> dict[str, Any]:
     """
     highest_clean = None
     for step in steps:
-        if step["dropped"] or step["achieved_rps"] < 0.95 * step["rate"]:
+        if overloaded(step):
             break
         if step["p99_ms"] < P99_GOAL_MS and not step["errors"]:
             highest_clean = step["rate"]

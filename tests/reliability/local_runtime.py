@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from bench.orders_curve import analyse
+from bench.orders_curve import analyse, overloaded
 from tests.platformctl.conftest import Platform
 from tests.support.shopper_load import shopper_load_command
 
@@ -150,8 +150,7 @@ def knee(platform: Platform, rates: list[int], seconds: int) -> dict[str, Any]:
             }
         )
         print(f"  kill load without a kill: {steps[-1]}", flush=True)
-        overloaded = result.dropped or result.iterations_per_second < 0.95 * rate
-        if overloaded or result.failed or analyse(steps)["knee_rate"]:
+        if overloaded(steps[-1]) or result.failed or analyse(steps)["knee_rate"]:
             break  # past the knee: the rates above say nothing more
     time.sleep(SETTLE_SECONDS)  # what the last step left queued drains before anything else
     return {"steps": steps, **analyse(steps)}
