@@ -108,15 +108,19 @@ def create_service_app(
             cache_entries=settings.jwt_cache_entries,
         )
         restore_signals = install_shutdown_hook(readiness, settings.shutdown_delay_seconds)
+
+        def started() -> None:
+            """Start-up is over: its heap is frozen (servicekit/heap.py), then announced."""
+            frozen = freeze_startup_heap()
+            log.info("started", pending=readiness.pending, frozen=frozen)
+
         try:
             if lifespan is None:
-                frozen = freeze_startup_heap()
-                log.info("started", pending=readiness.pending, frozen=frozen)
+                started()
                 yield
             else:
                 async with lifespan(app):
-                    frozen = freeze_startup_heap()
-                    log.info("started", pending=readiness.pending, frozen=frozen)
+                    started()
                     yield
         finally:
             readiness.draining = True
