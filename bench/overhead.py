@@ -40,6 +40,11 @@ class Variant:
 VARIANTS = (
     Variant("raw-asgi", "uvicorn alone (raw ASGI, no FastAPI)", "bench.apps:create_app"),
     Variant("bare", "bare FastAPI", "bench.apps:create_app"),
+    Variant(
+        "configured",
+        "bare FastAPI, configured as servicekit does",
+        "bench.apps:create_app",
+    ),
     Variant("request-id", "+ request id", "bench.apps:create_app"),
     Variant("request-log", "+ request id + access log", "bench.apps:create_app"),
     Variant("metrics", "+ metrics", "bench.apps:create_app"),

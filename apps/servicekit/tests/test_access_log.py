@@ -1,6 +1,6 @@
 """The access line servicekit renders itself is the line the structlog chain renders for the
-same event: the same keys in the same order, the same values (the timestamp aside); and it
-writes once per turn of the event loop."""
+same event: the same keys in the same order, the same values (the timestamp aside); and lines
+share a write, out within the flush interval."""
 
 from __future__ import annotations
 
@@ -8,9 +8,20 @@ import asyncio
 import io
 import json
 
+import servicekit.logging
+from fastapi.testclient import TestClient
+from orders_service.core.config import OrdersSettings
 from payments_service.core.config import PaymentsSettings
+from servicekit.app import create_service_app
 from servicekit.context import request_id_var
-from servicekit.logging import AccessLog, UtcTimestamp, access_log, configure_logging, get_logger
+from servicekit.logging import (
+    MAX_PENDING_LINES,
+    AccessLog,
+    UtcTimestamp,
+    access_log,
+    configure_logging,
+    get_logger,
+)
 
 
 def logged(capsysbinary) -> list[dict]:
@@ -60,15 +71,37 @@ class Out(io.BytesIO):
         return super().write(data)
 
 
-async def test_requests_that_finish_in_one_turn_of_the_loop_share_one_write():
+async def test_lines_within_the_flush_interval_share_one_write():
     out = Out()
-    log = AccessLog({"service": "orders"}, enabled=True, stamp=UtcTimestamp(), out=out)
+    log = AccessLog(
+        {"service": "orders"}, enabled=True, stamp=UtcTimestamp(), out=out, flush_seconds=0.05
+    )
     for status in (200, 201, 503):
         log.request("GET", "/v1/catalog", status, 0.1)
-    assert out.getvalue() == b""  # not yet: the turn is not over
-    await asyncio.sleep(0)
+        await asyncio.sleep(0.01)
+    assert out.getvalue() == b""  # not yet: the interval is not over
+    await asyncio.sleep(0.05)
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [line["status"] for line in lines] == [200, 201, 503] and out.writes == 1
-    log.request("GET", "/v1/catalog", 200, 0.1)
-    await asyncio.sleep(0)
+    log.request("GET", "/v1/catalog", 200, 0.1)  # a quiet service's line: out within the interval
+    await asyncio.sleep(0.06)
     assert len(out.getvalue().splitlines()) == 4 and out.writes == 2
+
+
+async def test_a_full_buffer_is_written_at_once():
+    out = Out()
+    log = AccessLog({}, enabled=True, stamp=UtcTimestamp(), out=out, flush_seconds=60)
+    for _ in range(MAX_PENDING_LINES):
+        log.request("GET", "/v1/catalog", 200, 0.1)
+    assert out.writes == 1 and len(out.getvalue().splitlines()) == MAX_PENDING_LINES
+    assert json.loads(out.getvalue().splitlines()[0])["route"] == "/v1/catalog"
+
+
+def test_the_app_writes_its_last_lines_when_it_stops(capsysbinary, monkeypatch):
+    monkeypatch.setattr(servicekit.logging, "FLUSH_SECONDS", 60)  # the interval never ends
+    app = create_service_app(OrdersSettings(), routers=[])
+    with TestClient(app) as http:
+        http.get("/v1/catalog-is-not-here", headers={"X-Request-ID": "last-line"})
+        assert [line for line in logged(capsysbinary) if line["event"] == "request"] == []
+    [line] = [line for line in logged(capsysbinary) if line["event"] == "request"]
+    assert line["request_id"] == "last-line" and line["status"] == 404

@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 
 from auth_service.core.keys import Keyring
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
+from opentelemetry import trace
 from orders_service.core.config import OrdersSettings
 from payments_service.core.config import PaymentsSettings
 from servicekit.app import create_service_app
@@ -52,6 +53,36 @@ def test_operational_endpoints_are_in_the_openapi_document():
     with client() as http:
         paths = http.get("/openapi.json").json()["paths"]
     assert {"/healthz", "/readyz", "/metrics"} <= paths.keys()
+
+
+def test_the_service_routes_are_tried_before_fastapis_documentation_routes():
+    with client() as http:
+        paths = [route.path for route in http.app.router.routes]
+        assert http.get("/docs").status_code == 200
+    assert paths.index("/v1/boom") < paths.index("/healthz") < paths.index("/openapi.json")
+
+
+def test_fastapis_opentelemetry_hooks_do_not_look_up_providers_per_request(monkeypatch):
+    """The platform installs no OpenTelemetry SDK; FastAPI's own hooks, on by default, would
+    look up the global providers on every request (docs/performance.md, section 1)."""
+    lookups: list[str] = []
+    lookup = trace.get_tracer_provider
+
+    def counting_lookup() -> trace.TracerProvider:
+        lookups.append("tracer provider")
+        return lookup()
+
+    monkeypatch.setattr(trace, "get_tracer_provider", counting_lookup)
+    plain = FastAPI()
+    plain.get("/ping")(lambda: {})
+    with TestClient(plain) as http:
+        http.get("/ping")
+    assert lookups, "FastAPI no longer looks providers up per request: retire this test"
+    lookups.clear()
+    with client() as http:
+        for _ in range(3):
+            assert http.get("/healthz").status_code == 200
+    assert lookups == []
 
 
 def test_readiness_without_pending_work_is_200():

@@ -21,10 +21,19 @@ class RequestLimitsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        # One pass over the headers: sizes, and how a body is framed. Two passes (a sum, then a
+        # search) were a tenth of servicekit's CPU on a cheap request (bench.asgi_cost).
         headers = scope["headers"]
-        if len(headers) > MAX_HEADER_COUNT or (
-            sum(len(name) + len(value) for name, value in headers) > MAX_HEADER_BYTES
-        ):
+        size = 0
+        too_long = may_have_body = False
+        for name, value in headers:
+            size += len(name) + len(value)
+            if name == b"content-length":
+                too_long = too_long or not value.isdigit() or int(value) > self.max_bytes
+                may_have_body = value != b"0"
+            elif name == b"transfer-encoding":
+                may_have_body = True
+        if len(headers) > MAX_HEADER_COUNT or size > MAX_HEADER_BYTES:
             await self._reject(
                 scope,
                 send,
@@ -32,15 +41,9 @@ class RequestLimitsMiddleware:
                 f"At most {MAX_HEADER_COUNT} headers, {MAX_HEADER_BYTES} bytes in all.",
             )
             return
-        may_have_body = False
-        for name, value in headers:
-            if name == b"content-length":
-                if not value.isdigit() or int(value) > self.max_bytes:
-                    await self._reject_body(scope, send)
-                    return
-                may_have_body = value != b"0"
-            elif name == b"transfer-encoding":
-                may_have_body = True
+        if too_long:
+            await self._reject_body(scope, send)
+            return
         if not may_have_body:
             # HTTP/1.1 frames a body only by Content-Length or Transfer-Encoding (RFC 9112
             # section 6.3): with neither, there is nothing to count.

@@ -2,16 +2,16 @@
 
 ``GET /metrics`` is prometheus-fastapi-instrumentator's exposition, and the request metrics keep
 its names and labels (``http_requests_total{method,status,handler}``, the high-resolution
-latency histogram, the per-handler histogram, in-progress requests). They are recorded by a
-lean middleware of our own rather than the instrumentator's: that one matches every route a
-second time before routing and builds a Request, a Response and an Info object per request,
-which cost half the service's CPU on a cheap endpoint. This one reads the route template that
-routing has already put in the ASGI scope, and counts in plain numbers (``RequestMetrics``).
+latency histogram, the per-handler histogram, in-progress requests). They are recorded by our
+own middleware (``servicekit/observation.py``) rather than the instrumentator's: that one
+matches every route a second time before routing and builds a Request, a Response and an Info
+object per request, which cost half the service's CPU on a cheap endpoint. Ours reads the route
+template that routing has already put in the ASGI scope, and counts in plain numbers
+(``RequestMetrics``).
 """
 
 from __future__ import annotations
 
-import time
 from bisect import bisect_left
 from collections.abc import Iterator
 from itertools import accumulate
@@ -27,10 +27,7 @@ from prometheus_client.metrics_core import (
 )
 from prometheus_client.utils import floatToGoString
 from prometheus_fastapi_instrumentator import Instrumentator
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from servicekit.context import route_template
-from servicekit.health import OPERATIONAL_PATHS
 from servicekit.settings import ServiceSettings
 
 # Fine buckets around the SLO (300 ms) and the benchmark goal (100 ms).
@@ -119,7 +116,11 @@ class RequestMetrics:
         self.in_progress = 0
         registry.register(self)  # type: ignore[arg-type]
 
-    def observe(self, method: str, status: int, handler: str, duration: float) -> None:
+    def observe(self, method: str, status: int, route: str | None, duration: float) -> None:
+        """One answered request; ``route`` is the template routing matched, None if none."""
+        if method not in KNOWN_METHODS:
+            method = "other"
+        handler = route or UNTEMPLATED
         key = (method, status // 100, handler)
         self._counts[key] = self._counts.get(key, 0) + 1
         series = self._by_handler.get((handler, method))
@@ -157,47 +158,13 @@ class RequestMetrics:
         )
 
 
-class RequestMetricsMiddleware:
-    """Records every request but the operational endpoints, once it has been answered."""
-
-    def __init__(self, app: ASGIApp, *, metrics: RequestMetrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in OPERATIONAL_PATHS:
-            await self.app(scope, receive, send)
-            return
-        status = 500  # what the client gets if the app raises before answering
-
-        async def send_observing_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        metrics = self.metrics
-        metrics.in_progress += 1
-        started = time.perf_counter()
-        try:
-            await self.app(scope, receive, send_observing_status)
-        finally:
-            duration = time.perf_counter() - started
-            metrics.in_progress -= 1
-            method = scope["method"]
-            metrics.observe(
-                method if method in KNOWN_METHODS else "other",
-                status,
-                route_template(scope) or UNTEMPLATED,
-                duration,
-            )
-
-
-def instrument(app: FastAPI, settings: ServiceSettings) -> None:
+def instrument(app: FastAPI, settings: ServiceSettings) -> RequestMetrics:
+    """Serve ``GET /metrics`` and return the request metrics it exposes, for the observation
+    middleware (``servicekit/observation.py``) to count into."""
     SERVICE_INFO.labels(settings.service_name, settings.version, settings.color.value).set(1)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_ProcessWideMetrics())  # type: ignore[arg-type]
-    app.add_middleware(RequestMetricsMiddleware, metrics=RequestMetrics(registry))
+    metrics = RequestMetrics(registry)
     # Documented as what it serves: the Prometheus text format, not JSON.
     Instrumentator(registry=registry).expose(
         app,
@@ -206,3 +173,4 @@ def instrument(app: FastAPI, settings: ServiceSettings) -> None:
         response_class=PlainTextResponse,
         summary="Prometheus metrics",
     )
+    return metrics
