@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench import loopback
 from bench.cpu import cpu_seconds
 from bench.cpu_per_request import ORDER_ROUTE, ORDERS_SCRIPT, k6_env
 from bench.k6run import K6Process
@@ -105,7 +106,9 @@ def measure_variant(
     }
 
 
-def measure(rate: int, seconds: int, rounds: int, workdir: Path) -> dict[str, Any]:
+def measure(
+    rate: int, seconds: int, rounds: int, workdir: Path, *, floor_seconds: float = 5.0
+) -> dict[str, Any]:
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in VARIANTS}
     for round_number in range(1, rounds + 1):
         for name, settings in VARIANTS.items():
@@ -122,7 +125,16 @@ def measure(rate: int, seconds: int, rounds: int, workdir: Path) -> dict[str, An
     for name in VARIANTS:
         base, this = medians[baseline]["chain"], medians[name]["chain"]
         medians[name]["ratio_to_baseline"] = round(this / base, 3) if base else None
-    return {"rate": rate, "seconds": seconds, "rounds": rounds, "medians": medians, "runs": runs}
+    # The floor under these figures: loopback TCP alone, exchanges as far apart as the orders.
+    floor = loopback.measure(1 / rate, max(10, round(floor_seconds * rate)))
+    return {
+        "rate": rate,
+        "seconds": seconds,
+        "rounds": rounds,
+        "medians": medians,
+        "runs": runs,
+        "loopback": floor,
+    }
 
 
 def _medians(runs: list[dict[str, Any]]) -> dict[str, Any]:

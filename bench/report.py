@@ -486,8 +486,33 @@ its `kid` still maps to the very key object that verified it; a retired, removed
 key, or expiry, sends it back through full verification, and refused tokens are never kept
 (`apps/servicekit/tests/test_verified_token_cache.py`, and the JWT attack suites unchanged).
 
+{_loopback_floor(result)}
 Reproduce: `make bench`, or this section alone: `.venv/bin/python -m bench.cpu_per_order`
 (both write `docs/data/cpu-per-order.json`).
+"""
+
+
+# What a placed order costs the services in exchanges over loopback: orders with payments and
+# with notifications, both sides paid; k6 with orders, only orders' side.
+EXCHANGES_PER_ORDER = 2.5
+
+
+def _loopback_floor(result: dict[str, Any]) -> str:
+    floor = result.get("loopback")
+    if floor is None:
+        return ""
+    chain = result["medians"]["verified-token cache"]["chain"]
+    per_order_ms = EXCHANGES_PER_ORDER * floor["apart_us"] / 1000
+    apart_ms = floor["gap_seconds"] * 1000
+    return f"""**The floor under it** (`bench/loopback.py`, same run). One 400-byte request and its
+300-byte answer between two processes over loopback TCP, no Python framework at all, cost
+**{floor["apart_us"]:.0f} µs** of CPU (both sides) when exchanges come {apart_ms:g} ms apart, as
+the orders do here, and {floor["back_to_back_us"]:.0f} µs back to back: far apart, each wake-up
+finds a cold CPU. A placed order is {EXCHANGES_PER_ORDER:g} such exchanges for the services
+(orders with payments and with notifications, both sides; k6 with orders, orders' side), so
+{per_order_ms:.2f} ms of the chain's {chain:.2f} ms is the kernel's; the rest is Python, run
+cold in the same way. A 3.0 ms chain would need that Python work cut by
+{100 * (1 - (3.0 - per_order_ms) / (chain - per_order_ms)):.0f} %.
 """
 
 

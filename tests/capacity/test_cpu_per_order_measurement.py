@@ -1,5 +1,6 @@
 """One short real run of `python -m bench.cpu_per_order`: both variants start the four services,
-take orders from k6 and report CPU per order from /proc over the steady window (about 35 s)."""
+take orders from k6 and report CPU per order from /proc over the steady window, then measure
+loopback TCP's floor under it (about 40 s)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from bench.cpu_per_order import VARIANTS, measure
 
 @pytest.mark.timeout(240)
 def test_each_variant_reports_cpu_per_order_for_every_service(tmp_path: Path):
-    result = measure(rate=10, seconds=10, rounds=1, workdir=tmp_path)
+    result = measure(rate=10, seconds=10, rounds=1, workdir=tmp_path, floor_seconds=1)
 
     assert set(result["medians"]) == set(VARIANTS)
     for name, (run,) in result["runs"].items():
@@ -25,3 +26,5 @@ def test_each_variant_reports_cpu_per_order_for_every_service(tmp_path: Path):
         assert run["chain_cpu_ms_per_order"] == pytest.approx(sum(per_order.values()), abs=0.01)
     baseline = next(iter(VARIANTS))
     assert result["medians"][baseline]["ratio_to_baseline"] == 1.0
+    floor = result["loopback"]
+    assert floor["gap_seconds"] == 0.1 and floor["apart_us"] > 0 and floor["back_to_back_us"] > 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from bench import orders_curve, report
 
 
@@ -157,3 +159,28 @@ def test_page_has_every_figure_and_plot(tmp_path):
     for image in ("perf-overhead.png", "perf-orders-latency.png", "perf-startup.png"):
         assert (tmp_path / "images" / image).stat().st_size > 1000
         assert f"images/{image}" in page
+
+
+def test_cpu_per_order_section_sets_the_chain_against_loopbacks_floor(tmp_path):
+    figures = {"orders": 2.5, "payments": 1.0, "notifications": 1.0, "auth": 0.0, "failed": 0}
+    cached = {**figures, "chain": 4.5, "ratio_to_baseline": 1.0}
+    data = tmp_path / "cpu-per-order.json"
+    data.write_text(
+        json.dumps(
+            {
+                "rate": 40,
+                "seconds": 30,
+                "rounds": 2,
+                "medians": {"verified-token cache": cached},
+                "loopback": {"gap_seconds": 0.025, "apart_us": 200.0, "back_to_back_us": 40.0},
+            }
+        )
+    )
+
+    section = report.cpu_per_order_section(data)
+
+    assert "| verified-token cache | 2.50 | 1.00 | 1.00 | 0.00 | **4.50** | 1.00x | 0 |" in section
+    assert "cost\n**200 µs** of CPU (both sides) when exchanges come 25 ms apart" in section
+    # 2.5 exchanges of 200 µs: 0.5 ms of 4.5; a 3.0 ms chain leaves 2.5 ms of the 4.0 of Python
+    assert "0.50 ms of the chain's 4.50 ms is the kernel's" in section
+    assert "that Python work cut by\n38 %" in section
