@@ -88,6 +88,24 @@ async def test_lines_within_the_flush_interval_share_one_write():
     assert len(out.getvalue().splitlines()) == 4 and out.writes == 2
 
 
+def test_lines_left_by_an_ended_loop_go_out_first_and_in_order():
+    out = Out()
+    log = AccessLog({}, enabled=True, stamp=UtcTimestamp(), out=out, flush_seconds=60)
+
+    async def answered(status: int) -> None:
+        log.request("GET", "/v1/catalog", status, 0.1)
+
+    def statuses() -> list[int]:
+        return [json.loads(line)["status"] for line in out.getvalue().splitlines()]
+
+    asyncio.run(answered(200))  # the loop ends long before its timer would fire
+    assert statuses() == []
+    asyncio.run(answered(201))  # a new loop writes what the last one left
+    assert statuses() == [200]
+    log.request("GET", "/v1/catalog", 202, 0.1)  # outside a loop: at once, after those waiting
+    assert statuses() == [200, 201, 202]
+
+
 async def test_a_full_buffer_is_written_at_once():
     out = Out()
     log = AccessLog({}, enabled=True, stamp=UtcTimestamp(), out=out, flush_seconds=60)

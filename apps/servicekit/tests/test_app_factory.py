@@ -64,7 +64,7 @@ def test_the_service_routes_are_tried_before_fastapis_documentation_routes():
 
 def test_fastapis_opentelemetry_hooks_do_not_look_up_providers_per_request(monkeypatch):
     """The platform installs no OpenTelemetry SDK; FastAPI's own hooks, on by default, would
-    look up the global providers on every request (docs/performance.md, section 1)."""
+    look up the global providers on every request (docs/performance.md, "Profiles")."""
     lookups: list[str] = []
     lookup = trace.get_tracer_provider
 

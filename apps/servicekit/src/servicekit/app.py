@@ -9,6 +9,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, FastAPI
+from fastapi.telemetry import TelemetryConfig
 from pydantic import BaseModel, Field
 
 from servicekit import health
@@ -29,7 +30,12 @@ from servicekit.settings import ConfigurationError, ServiceSettings, load_settin
 # logs, and installs no OpenTelemetry SDK, so the hooks never record anything; yet while on they
 # look up the global providers (three environment reads) on every request: 6 of a cheap
 # request's 48 us of CPU in FastAPI (bench.asgi_cost).
-NATIVE_TELEMETRY_OFF = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
+NATIVE_TELEMETRY_OFF: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+}
 
 ServiceLifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
@@ -119,12 +125,12 @@ def create_service_app(
                     started()
                     yield
         finally:
+            access.flush()  # the last access lines, which wait to share a write
             readiness.draining = True
             for task in background:
                 task.cancel()
             await app.state.http.close()
             restore_signals()
-            access.flush()  # the last access lines, which wait to share a write
             log.info("stopped")
 
     app = FastAPI(
@@ -161,6 +167,7 @@ def add_routes(app: FastAPI, routers: Sequence[APIRouter]) -> None:
     0.16x's ``include_router`` also keeps each router as a nested layer matched on every
     request, a seventh of a cheap request's CPU; a router declared with its prefix, tags and
     dependencies needs none of what the layer adds, and the OpenAPI document is the same.
+    Being first, a service's catch-all route (``/{path:path}``) would shadow ``/docs``.
     """
     app.router.routes[:0] = [route for router in routers for route in router.routes]
 

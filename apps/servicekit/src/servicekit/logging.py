@@ -7,6 +7,7 @@ Uvicorn's own loggers are routed through the same renderer so the stream stays p
 from __future__ import annotations
 
 import asyncio
+import atexit
 import functools
 import logging
 import sys
@@ -69,10 +70,12 @@ class AccessLog:
 
     Lines are written together, at most ``FLUSH_SECONDS`` after the first of them, as nginx's
     ``access_log ... buffer= flush=`` and Envoy's flush interval (1 s by default) write theirs:
-    one ``write`` per line was 4 % of a cheap request's throughput (docs/performance.md,
-    section 1). A quiet service's line is out within that time; the lines of a process killed
-    with SIGKILL in that window are lost, as a buffered log's are. The app's lifespan flushes on
-    shutdown (``servicekit/app.py``).
+    one ``write`` per line cost about 5 % of a cheap request's throughput end to end
+    (docs/performance.md, "Profiles"). A quiet service's line is out within that time. Lines
+    still waiting when the process ends are written by the app's lifespan (``servicekit/app.py``)
+    or, failing that, at interpreter exit; a process killed outright (SIGKILL, a crash in C)
+    loses them, as any buffered log does. So an access line may follow log lines written after
+    it: those go out at once.
     """
 
     def __init__(
@@ -89,6 +92,7 @@ class AccessLog:
         self.stamp = stamp
         self.out = out
         self._pending: list[bytes] = []
+        self._loop: asyncio.AbstractEventLoop | None = None  # where the flush timer runs
         # '"service":"orders",...' with its leading comma, or nothing
         fields = orjson.dumps(identity).decode()[1:-1]
         self._identity = f",{fields}" if fields else ""
@@ -96,15 +100,17 @@ class AccessLog:
     def _write(self, line: bytes) -> None:
         try:
             loop = asyncio.get_running_loop()
-        except RuntimeError:  # outside the event loop (start-up, tests): at once
-            self.out.write(line)
-            self.out.flush()
+        except RuntimeError:  # outside an event loop (start-up, tests): at once, in order
+            self._pending.append(line)
+            self.flush()
             return
-        pending = self._pending
-        pending.append(line)
-        if len(pending) == 1:
+        if self._pending and loop is not self._loop:
+            self.flush()  # left by a loop that ended before its timer fired
+        self._pending.append(line)
+        if len(self._pending) == 1:
+            self._loop = loop
             loop.call_later(self.flush_seconds, self.flush)
-        elif len(pending) >= MAX_PENDING_LINES:
+        elif len(self._pending) >= MAX_PENDING_LINES:
             self.flush()
 
     def flush(self) -> None:
@@ -129,6 +135,10 @@ class AccessLog:
 
 
 _access_log = AccessLog({}, enabled=False, stamp=UtcTimestamp(), out=sys.stdout.buffer)
+
+
+# The last lines of a process that ends without its lifespan's shutdown (``--lifespan off``).
+atexit.register(lambda: _access_log.flush())
 
 
 def access_log() -> AccessLog:
