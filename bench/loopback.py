@@ -15,22 +15,26 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import socket
 import time
 
 REQUEST = b"q" * 400
 ANSWER = b"a" * 300
+ACCEPT_TIMEOUT_SECONDS = 30
 
 
 def exchange_cpu_us(gap: float, count: int) -> float:
     """CPU microseconds, client and server together, per exchange."""
     listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(ACCEPT_TIMEOUT_SECONDS)  # a server whose client never came gives up
     address = listener.getsockname()
     report_read, report_write = os.pipe()
     server = os.fork()
     if server == 0:  # the server: answer each request, then report its own CPU
         try:
             connection, _ = listener.accept()
+            connection.settimeout(None)
             started = time.process_time()
             while connection.recv(65536):
                 connection.sendall(ANSWER)
@@ -39,19 +43,31 @@ def exchange_cpu_us(gap: float, count: int) -> float:
             os._exit(0)
     listener.close()
     os.close(report_write)
-    client = socket.create_connection(address)
-    client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    started = time.process_time()
-    for _ in range(count):
-        client.sendall(REQUEST)
-        client.recv(65536)
-        time.sleep(gap)  # sleeping costs no CPU; the next wake-up is what is measured
-    client_cpu = time.process_time() - started
-    client.close()
-    os.waitpid(server, 0)
-    with os.fdopen(report_read) as report:
-        server_cpu = float(report.read())
-    return (client_cpu + server_cpu) / count * 1e6
+    try:
+        client_cpu = _client(address, gap, count)
+        os.waitpid(server, 0)
+    except BaseException:
+        os.kill(server, signal.SIGKILL)
+        os.waitpid(server, 0)
+        raise
+    finally:
+        with os.fdopen(report_read) as report:
+            reported = report.read()
+    if not reported:
+        raise RuntimeError("the loopback server ended without reporting its CPU time")
+    return (client_cpu + float(reported)) / count * 1e6
+
+
+def _client(address: tuple[str, int], gap: float, count: int) -> float:
+    """The client's CPU seconds for ``count`` exchanges ``gap`` seconds apart."""
+    with socket.create_connection(address) as client:
+        client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        started = time.process_time()
+        for _ in range(count):
+            client.sendall(REQUEST)
+            client.recv(65536)
+            time.sleep(gap)  # sleeping costs no CPU; the next wake-up is what is measured
+        return time.process_time() - started
 
 
 def measure(gap: float, count: int) -> dict[str, float]:

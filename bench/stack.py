@@ -170,11 +170,15 @@ def image_venv(service: str, folder: Path) -> Path:
     that service, servicekit and their locked runtime dependencies, no dev tools, bytecode
     compiled. (The workspace's own virtualenv has every dev tool too, and some of them change
     what a service imports: httpx loads its command line, with click and rich, when they are
-    installed.)"""
+    installed.)
+
+    The two local packages are rebuilt every time: uv keys its cache of a local package on its
+    ``pyproject.toml``, so an edit to the code alone would leave the venv on the old code."""
     venv = folder / service
     subprocess.run(
         [str(Path(sys.executable).parent / "uv"), "sync", "--frozen", "--no-dev", "--no-editable",
-         "--package", f"{service}-service", "--compile-bytecode", "--quiet"],
+         "--package", f"{service}-service", "--compile-bytecode", "--quiet",
+         "--reinstall-package", "servicekit", "--reinstall-package", f"{service}-service"],
         env={**os.environ, "UV_PROJECT_ENVIRONMENT": str(venv)},
         cwd=REPO_ROOT,
         check=True,

@@ -140,7 +140,7 @@ def test_page_has_every_figure_and_plot(tmp_path):
 
     page = report.write(results, tmp_path).read_text()
 
-    assert "| 1. servicekit overhead, `GET /v1/catalog` | 0.78x bare throughput" in page
+    assert "| 1. servicekit overhead, `GET /v1/catalog` | 0.780x bare throughput" in page
     assert "| >= 0.85x | **no** |" in page
     assert "- servicekit's FastAPI configuration: +10 % throughput against bare, -5 µs" in page
     assert "- the Prometheus metrics: -20 % throughput against configured, +11 µs" in page
@@ -180,7 +180,8 @@ def test_cpu_per_order_section_sets_the_chain_against_loopbacks_floor(tmp_path):
     section = report.cpu_per_order_section(data)
 
     assert "| verified-token cache | 2.50 | 1.00 | 1.00 | 0.00 | **4.50** | 1.00x | 0 |" in section
-    assert "cost\n**200 µs** of CPU (both sides) when exchanges come 25 ms apart" in section
+    assert "**200 µs** of CPU (both sides) with 25 ms between\nexchanges" in section
     # 2.5 exchanges of 200 µs: 0.5 ms of 4.5; a 3.0 ms chain leaves 2.5 ms of the 4.0 of Python
-    assert "0.50 ms of the chain's 4.50 ms is the kernel's" in section
-    assert "that Python work cut by\n38 %" in section
+    assert "so at most 0.50 ms of the chain's 4.50 ms is the kernel's" in section
+    assert "The rest, 4.00 ms, is Python" in section
+    assert "would need that Python work cut by 38 %." in section
