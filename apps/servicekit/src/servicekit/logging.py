@@ -160,7 +160,7 @@ def configure_logging(settings: ServiceSettings) -> None:
         enabled=level <= logging.INFO,
         stamp=stamp,
         out=sys.stdout.buffer,
-        flush_seconds=FLUSH_SECONDS,
+        flush_seconds=FLUSH_SECONDS,  # read at each call, so a test can stretch it
     )
 
     def add_identity(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
