@@ -269,11 +269,14 @@ process):
 {_conditions(section)}"""
 
 
+BASES = {"bare": "bare FastAPI", "configured": "the configured app"}
+
+
 def _cost_line(section: dict[str, Any], name: str, base: str, piece: str) -> str:
     """One piece's price against the app it is added to."""
     v, under = _variant(section, name), _variant(section, base)
     change = v["req_per_cpu_s"] / under["req_per_cpu_s"] - 1
-    line = f"- {piece}: {100 * change:+.0f} % throughput against {under['label']}"
+    line = f"- {piece}: {100 * change:+.0f} % throughput against {BASES[base]}"
     if "in_process_us" in v:
         line += f", {v['in_process_us'] - under['in_process_us']:+.0f} µs in process"
     return line
