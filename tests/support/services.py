@@ -8,6 +8,7 @@ with ServiceStack.start(tmp_path, payments_replicas=2) as stack:
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 from auth_service.devsecrets import DevCredentials, ensure_dev_secrets
@@ -130,6 +132,23 @@ class ServiceStack:
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}"
+
+    def logged(self, service: str, request_id: str, timeout: float = 5.0) -> list[dict[str, Any]]:
+        """The service's JSON log lines (all its processes) for ``request_id``, once any is
+        there. An access line waits up to 20 ms to share a write (servicekit's ``AccessLog``),
+        so it can reach the file after the client has its answer."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [
+                entry
+                for process in self.processes[service]
+                for line in process.log().splitlines()
+                if line.startswith("{")
+                and (entry := json.loads(line)).get("request_id") == request_id
+            ]
+            if found or time.monotonic() > deadline:
+                return found
+            time.sleep(0.05)
 
     def stop(self) -> None:
         for group in self.processes.values():

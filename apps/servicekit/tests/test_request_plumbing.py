@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import re
-import time
 import uuid
 
 PROBLEM = "application/problem+json"
@@ -29,8 +27,8 @@ def test_a_callers_request_id_is_kept_and_forwarded_to_dependencies(http, stack,
     )
     assert response.status_code == 201
     assert response.headers["x-request-id"] == request_id
-    assert logged_entries(stack, "payments", request_id)
-    assert logged_entries(stack, "notifications", request_id)
+    assert stack.logged("payments", request_id)
+    assert stack.logged("notifications", request_id)
 
 
 def test_an_unsafe_request_id_is_replaced(http, stack):
@@ -58,27 +56,9 @@ def test_an_oversized_body_is_413(http, stack, service_token):
     assert response.headers["content-type"] == PROBLEM
 
 
-def logged_entries(stack, service: str, request_id: str) -> list[dict]:
-    """The service's JSON log lines (all its processes) for ``request_id``, once any is there.
-    The access line is written as the response goes out, so it can reach the file a moment
-    after the client has the response (a CI run read the log too early). Waits at most 5 s."""
-    deadline = time.monotonic() + 5
-    while True:
-        lines = [
-            json.loads(line)
-            for process in stack.processes[service]
-            for line in process.log().splitlines()
-            if line.startswith("{")
-        ]
-        found = [line for line in lines if line.get("request_id") == request_id]
-        if found or time.monotonic() > deadline:
-            return found
-        time.sleep(0.05)
-
-
 def test_each_request_is_one_json_log_line(http, stack):
     http.get(stack.url("orders") + "/v1/catalog", headers={"X-Request-ID": "log-line-check"})
-    [entry] = logged_entries(stack, "orders", "log-line-check")
+    [entry] = stack.logged("orders", "log-line-check")
     assert entry["event"] == "request"
     assert entry["method"] == "GET" and entry["route"] == "/v1/catalog" and entry["status"] == 200
     assert entry["service"] == "orders" and entry["color"] == "blue" and entry["version"]
