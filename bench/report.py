@@ -641,7 +641,14 @@ CPU per request) after each change:
   interval do. In process this changes little (that loop never yields, so it never paid the
   write); end to end, section 1's harness run on bare FastAPI, the orders app as it was, and the
   orders app with the 20 ms flush (5 rounds, medians) gave 0.841x and **0.886x** of bare per
-  CPU-second.
+  CPU-second. The 20 ms then proved a cost at low rates: every line woke its loop again 20 ms
+  later to write it, and at 40 orders/s (25 ms apart) nearly every line did. Now a line that
+  finds the last write older than 20 ms goes out at the end of that turn of the loop, and only
+  lines that follow a write by less wait for the rest of the interval: a busy service still
+  writes at most once per 20 ms. Section 6's load run in alternation (`bench.cpu_per_order`'s
+  `measure_variant`, 15 s at 40 orders/s, 4 pairs, a throwaway switch between the two rules):
+  chain **6.27 → 5.99 ms** per order (medians), lower in all 4 pairs (payments and
+  notifications 0.05-0.3 ms each). The machine was slower that hour than for section 6's figure.
 
 In process, the orders app went from 70.5 to 56.0 µs per request (bare FastAPI 48.1); end to
 end, section 1 went from 0.78x (the `make bench` of 15:52 that day) to the figure it shows now.

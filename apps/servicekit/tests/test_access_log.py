@@ -1,6 +1,6 @@
 """The access line servicekit renders itself is the line the structlog chain renders for the
-same event: the same keys in the same order, the same values (the timestamp aside); and lines
-share a write, out within the flush interval."""
+same event: the same keys in the same order, the same values (the timestamp aside); and writes
+are rate-limited: a quiet line goes out at the end of its turn, busy ones share a write."""
 
 from __future__ import annotations
 
@@ -71,21 +71,29 @@ class Out(io.BytesIO):
         return super().write(data)
 
 
-async def test_lines_within_the_flush_interval_share_one_write():
+async def test_a_quiet_line_goes_out_at_the_end_of_its_turn_and_busy_ones_share_a_write():
     out = Out()
     log = AccessLog(
-        {"service": "orders"}, enabled=True, stamp=UtcTimestamp(), out=out, flush_seconds=0.05
+        {"service": "orders"}, enabled=True, stamp=UtcTimestamp(), out=out, flush_seconds=0.2
     )
-    for status in (200, 201, 503):
+
+    def statuses() -> list[int]:
+        return [json.loads(line)["status"] for line in out.getvalue().splitlines()]
+
+    log.request("GET", "/v1/catalog", 200, 0.1)
+    assert statuses() == []  # not inside the turn that served it
+    await asyncio.sleep(0)  # the turn ends: no later wake-up of the loop just to write it
+    assert statuses() == [200] and out.writes == 1
+    for status in (201, 503):  # within the interval of that write: they wait and share one
         log.request("GET", "/v1/catalog", status, 0.1)
         await asyncio.sleep(0.01)
-    assert out.getvalue() == b""  # not yet: the interval is not over
-    await asyncio.sleep(0.05)
-    lines = [json.loads(line) for line in out.getvalue().splitlines()]
-    assert [line["status"] for line in lines] == [200, 201, 503] and out.writes == 1
-    log.request("GET", "/v1/catalog", 200, 0.1)  # a quiet service's line: out within the interval
-    await asyncio.sleep(0.06)
-    assert len(out.getvalue().splitlines()) == 4 and out.writes == 2
+    assert statuses() == [200]
+    await asyncio.sleep(0.2)
+    assert statuses() == [200, 201, 503] and out.writes == 2
+    await asyncio.sleep(0.21)  # quiet again for longer than the interval
+    log.request("GET", "/v1/catalog", 202, 0.1)
+    await asyncio.sleep(0)
+    assert statuses() == [200, 201, 503, 202] and out.writes == 3
 
 
 def test_lines_left_by_an_ended_loop_go_out_first_and_in_order():
@@ -98,12 +106,13 @@ def test_lines_left_by_an_ended_loop_go_out_first_and_in_order():
     def statuses() -> list[int]:
         return [json.loads(line)["status"] for line in out.getvalue().splitlines()]
 
+    log.request("GET", "/v1/catalog", 100, 0.1)  # outside a loop: at once; the interval starts
     asyncio.run(answered(200))  # the loop ends long before its timer would fire
-    assert statuses() == []
+    assert statuses() == [100]
     asyncio.run(answered(201))  # a new loop writes what the last one left
-    assert statuses() == [200]
+    assert statuses() == [100, 200]
     log.request("GET", "/v1/catalog", 202, 0.1)  # outside a loop: at once, after those waiting
-    assert statuses() == [200, 201, 202]
+    assert statuses() == [100, 200, 201, 202]
 
 
 async def test_a_full_buffer_is_written_at_once():
@@ -119,7 +128,10 @@ def test_the_app_writes_its_last_lines_when_it_stops(capsysbinary, monkeypatch):
     monkeypatch.setattr(servicekit.logging, "FLUSH_SECONDS", 60)  # the interval never ends
     app = create_service_app(OrdersSettings(), routers=[])
     with TestClient(app) as http:
+        http.get("/v1/catalog-is-not-here", headers={"X-Request-ID": "first-line"})
         http.get("/v1/catalog-is-not-here", headers={"X-Request-ID": "last-line"})
-        assert [line for line in logged(capsysbinary) if line["event"] == "request"] == []
+        # The first went out at once (nothing written before it); the second waits.
+        written = [line for line in logged(capsysbinary) if line["event"] == "request"]
+        assert [line["request_id"] for line in written] == ["first-line"]
     [line] = [line for line in logged(capsysbinary) if line["event"] == "request"]
     assert line["request_id"] == "last-line" and line["status"] == 404
