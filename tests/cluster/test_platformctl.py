@@ -36,6 +36,9 @@ from tests.support.tools import tool
 CRASH_VERSION = "local-crash"
 FAULTY_CANARY = REPO_ROOT / ".local" / "cluster" / "faulty-canary.json"
 ORDER_ROUTE = "POST /v1/orders"  # k6/lib/api.js ROUTES.order
+# Outlasts the faulty canary (asserted): 10 s of baseline, then routing, Prometheus's first
+# scrape of green (waited for up to 20 s), the 4 s initial delay, one measurement, back on blue.
+FAULTY_LOAD_SECONDS = 55
 
 
 def strict_analysis(folder: Path) -> Path:
@@ -194,7 +197,7 @@ def test_a_faulty_canary_is_caught_at_the_first_step(release, green_images, tmp_
             tool("k6"), "run", "--quiet", "--no-usage-report", "--no-connection-reuse",
             "-e", f"AUTH_URL=http://{service_address(env, 'auth')}",
             "-e", f"ORDERS_URL=http://{service_address(env, 'orders')}",
-            "-e", "RATE=5", "-e", "DURATION=75s", "-e", f"PASSWORD={password}",
+            "-e", "RATE=5", "-e", f"DURATION={FAULTY_LOAD_SECONDS}s", "-e", f"PASSWORD={password}",
             "-e", f"SUMMARY_FILE={tmp_path / 'full.json'}", "--summary-export", str(summary),
             str(REPO_ROOT / "bench" / "k6" / "orders-rate.js"),
         ],
@@ -203,8 +206,11 @@ def test_a_faulty_canary_is_caught_at_the_first_step(release, green_images, tmp_
     try:
         time.sleep(10)  # a baseline on blue alone
         relaxed = shipped_analysis(tmp_path, "relaxed-analysis", p95_max=2.0)
+        started = time.monotonic()
         canary = platformctl(env, "canary", "orders", "--steps", "10,50,100",
                              f"--analysis={relaxed}")  # fmt: skip
+        canary_seconds = round(time.monotonic() - started, 1)
+        assert load.poll() is None, f"the load ended before the canary ({canary_seconds} s)"
     finally:
         output, _ = load.communicate(timeout=180)
     assert load.returncode == 0, output[-3000:]
@@ -225,6 +231,7 @@ def test_a_faulty_canary_is_caught_at_the_first_step(release, green_images, tmp_
         "order_requests": requests,
         "failed_order_requests": failed["passes"],
         "back_on_stable_ms": int(back.group(1)) if back else None,
+        "canary_seconds": canary_seconds,
     }
     FAULTY_CANARY.write_text(json.dumps(figures, indent=1))
     say(f"  faulty canary: {figures}")
