@@ -1,30 +1,26 @@
 """The ``Idempotency-Key`` header that makes a POST safe to retry."""
 
-# No `from __future__ import annotations`: FastAPI must evaluate the dependency's
-# annotations, and `Depends(require_scopes(scope))` refers to a local of idempotent_write().
+# No `from __future__ import annotations`: FastAPI reads IdempotentWriteGuard.__call__'s
+# annotations to find the header (docs/reliability.md, the 500 on /openapi.json).
+
 import re
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header
+from fastapi import Header, Request
 
 from servicekit.problems import Problem
-from servicekit.security import Principal, require_scopes
+from servicekit.security import Principal, ScopedBearer
 
 IdempotencyKey = str
 _VALID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+IDEMPOTENCY_KEY_HEADER = Header(
+    alias="Idempotency-Key",
+    description="8-128 characters [A-Za-z0-9._:-]; a retry must repeat it.",
+)
 
 
-async def require_idempotency_key(
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            description="8-128 characters [A-Za-z0-9._:-]; a retry must repeat it.",
-        ),
-    ] = None,
-) -> IdempotencyKey:
+def checked_idempotency_key(idempotency_key: str | None) -> IdempotencyKey:
     if idempotency_key is None:
         raise Problem(
             400,
@@ -48,14 +44,19 @@ class IdempotentWrite:
     key: IdempotencyKey
 
 
-def idempotent_write(scope: str) -> Callable[..., Awaitable[IdempotentWrite]]:
-    """A retry-safe write: the caller is authenticated first (401/403 before any 400), then
-    the ``Idempotency-Key`` is required."""
+class IdempotentWriteGuard(ScopedBearer):
+    """The caller authenticated first (401/403 before any 400), then the ``Idempotency-Key``
+    required: one dependency where three were (docs/performance.md, "Profiles")."""
 
-    async def dependency(
-        principal: Annotated[Principal, Depends(require_scopes(scope))],
-        key: Annotated[IdempotencyKey, Depends(require_idempotency_key)],
+    async def __call__(  # type: ignore[override]
+        self,
+        request: Request,
+        idempotency_key: Annotated[str | None, IDEMPOTENCY_KEY_HEADER] = None,
     ) -> IdempotentWrite:
-        return IdempotentWrite(principal, key)
+        principal = await super().__call__(request)
+        return IdempotentWrite(principal, checked_idempotency_key(idempotency_key))
 
-    return dependency
+
+def idempotent_write(scope: str) -> IdempotentWriteGuard:
+    """A retry-safe write's dependency: ``Depends(idempotent_write("payments:charge"))``."""
+    return IdempotentWriteGuard((scope,))
