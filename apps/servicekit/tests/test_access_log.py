@@ -71,29 +71,30 @@ class Out(io.BytesIO):
         return super().write(data)
 
 
+def statuses(out: Out) -> list[int]:
+    return [json.loads(line)["status"] for line in out.getvalue().splitlines()]
+
+
 async def test_a_quiet_line_goes_out_at_the_end_of_its_turn_and_busy_ones_share_a_write():
     out = Out()
     log = AccessLog(
         {"service": "orders"}, enabled=True, stamp=UtcTimestamp(), out=out, flush_seconds=0.2
     )
 
-    def statuses() -> list[int]:
-        return [json.loads(line)["status"] for line in out.getvalue().splitlines()]
-
     log.request("GET", "/v1/catalog", 200, 0.1)
-    assert statuses() == []  # not inside the turn that served it
+    assert statuses(out) == []  # not inside the turn that served it
     await asyncio.sleep(0)  # the turn ends: no later wake-up of the loop just to write it
-    assert statuses() == [200] and out.writes == 1
+    assert statuses(out) == [200] and out.writes == 1
     for status in (201, 503):  # within the interval of that write: they wait and share one
         log.request("GET", "/v1/catalog", status, 0.1)
         await asyncio.sleep(0.01)
-    assert statuses() == [200]
+    assert statuses(out) == [200]
     await asyncio.sleep(0.2)
-    assert statuses() == [200, 201, 503] and out.writes == 2
+    assert statuses(out) == [200, 201, 503] and out.writes == 2
     await asyncio.sleep(0.21)  # quiet again for longer than the interval
     log.request("GET", "/v1/catalog", 202, 0.1)
     await asyncio.sleep(0)
-    assert statuses() == [200, 201, 503, 202] and out.writes == 3
+    assert statuses(out) == [200, 201, 503, 202] and out.writes == 3
 
 
 def test_lines_left_by_an_ended_loop_go_out_first_and_in_order():
@@ -103,16 +104,13 @@ def test_lines_left_by_an_ended_loop_go_out_first_and_in_order():
     async def answered(status: int) -> None:
         log.request("GET", "/v1/catalog", status, 0.1)
 
-    def statuses() -> list[int]:
-        return [json.loads(line)["status"] for line in out.getvalue().splitlines()]
-
     log.request("GET", "/v1/catalog", 100, 0.1)  # outside a loop: at once; the interval starts
     asyncio.run(answered(200))  # the loop ends long before its timer would fire
-    assert statuses() == [100]
+    assert statuses(out) == [100]
     asyncio.run(answered(201))  # a new loop writes what the last one left
-    assert statuses() == [100, 200]
+    assert statuses(out) == [100, 200]
     log.request("GET", "/v1/catalog", 202, 0.1)  # outside a loop: at once, after those waiting
-    assert statuses() == [100, 200, 201, 202]
+    assert statuses(out) == [100, 200, 201, 202]
 
 
 async def test_a_full_buffer_is_written_at_once():
