@@ -13,6 +13,11 @@
 #   K6_IMAGE K6_SCRIPTS K6_SUMMARY   the k6 image and the node paths of k6/ and the summary
 #   K6_DURATION K6_RATE BASELINE_SECONDS   the load, and the steady time before/after changes
 #   K6_P99_MS                 the p99 latency bar in ms (default 500; 0 failed requests always)
+#   K6_STOP_FILE              if set, the caller runs more disruptions under the same load after
+#                             the last step and creates this file when they are done: the load is
+#                             stopped then, not at K6_DURATION (which becomes a bound), and the
+#                             verdict is read from the summary in K6_SUMMARY, a path both the
+#                             node and this script see (the local cluster's node is this machine)
 #   RESULTS                   a file that receives one "key=value" line per figure
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -30,6 +35,7 @@ K6_SUMMARY="${K6_SUMMARY:-/k6-summary}"
 K6_DURATION="${K6_DURATION:-8m}"
 K6_RATE="${K6_RATE:-10}"
 K6_P99_MS="${K6_P99_MS:-500}"
+K6_STOP_FILE="${K6_STOP_FILE:-}"
 BASELINE_SECONDS="${BASELINE_SECONDS:-20}"
 RESULTS="${RESULTS:-/dev/null}"
 PYTHON="${PYTHON:-.venv/bin/python}"
@@ -71,6 +77,9 @@ record installed_revision "$(revision)"
 
 step "k6 zero-downtime load, in the cluster through the live Services"
 kubectl -n "${LOAD_NAMESPACE}" delete job k6-zero-downtime --ignore-not-found --wait=true >/dev/null
+if [[ -n "${K6_STOP_FILE}" ]]; then
+  rm -f "${K6_STOP_FILE}" "${K6_SUMMARY}/zero-downtime.json" "${K6_SUMMARY}/zero-downtime.txt"
+fi
 sed -e "s#docker.io/grafana/k6:1.1.0#${K6_IMAGE}#" \
   -e "s#platform-kind.svc#${NAMESPACE}.svc#" \
   -e "s#path: /k6-summary#path: ${K6_SUMMARY}#" -e "s#path: /k6\$#path: ${K6_SCRIPTS}#" \
@@ -115,17 +124,41 @@ record self_heal_seconds "$((SECONDS - deleted_at))"
 .github/e2e/assert-live-color.sh "${NAMESPACE}" blue
 
 step "the load ran through the last disruption; k6's verdict"
-if [[ "$(kubectl -n "${LOAD_NAMESPACE}" get job k6-zero-downtime -o jsonpath='{.status.active}')" != "1" ]]; then
+k6_running() { [[ "$(kubectl -n "${LOAD_NAMESPACE}" get job k6-zero-downtime -o jsonpath='{.status.active}')" == "1" ]]; }
+# k6 runs out K6_DURATION; its pod's exit code is the verdict (0: every threshold held).
+verdict_at_its_end() {
+  until status="$(kubectl -n "${LOAD_NAMESPACE}" get job k6-zero-downtime -o jsonpath='{.status.succeeded}{.status.failed}')" &&
+    [[ -n "${status}" ]]; do
+    sleep 5
+  done
+  kubectl -n "${LOAD_NAMESPACE}" logs job/k6-zero-downtime | tail -20
+  code="$(kubectl -n "${LOAD_NAMESPACE}" get pods -l job-name=k6-zero-downtime \
+    -o jsonpath='{.items[0].status.containerStatuses[0].state.terminated.exitCode}')"
+  record k6_exit_code "${code}"
+  test "${code}" = "0"
+}
+# The caller stops the load once its own disruptions are done; k6's summary is the verdict.
+verdict_when_stopped() {
+  until [[ -e "${K6_STOP_FILE}" ]]; do
+    if ! k6_running; then
+      echo "error: k6 finished before the caller's disruptions: raise K6_DURATION" >&2
+      return 1
+    fi
+    sleep 1
+  done
+  step "the caller's disruptions are done: stopping the load"
+  # A suspended Job's pod is deleted: k6 gets SIGTERM, ends its scenarios and writes its summary.
+  kubectl -n "${LOAD_NAMESPACE}" patch job k6-zero-downtime --type=merge -p '{"spec":{"suspend":true}}' >/dev/null
+  kubectl -n "${LOAD_NAMESPACE}" wait pod -l job-name=k6-zero-downtime --for=delete --timeout=120s >/dev/null
+  tail -20 "${K6_SUMMARY}/zero-downtime.txt"
+  passed="$("${PYTHON}" -c 'import json, sys; print(json.load(open(sys.argv[1]))["platform"]["passed"])' \
+    "${K6_SUMMARY}/zero-downtime.json")"
+  record k6_thresholds_held "${passed}"
+  test "${passed}" = "True"
+}
+if ! k6_running; then
   echo "error: k6 finished before the last disruption: raise K6_DURATION" >&2
   exit 1
 fi
-until status="$(kubectl -n "${LOAD_NAMESPACE}" get job k6-zero-downtime -o jsonpath='{.status.succeeded}{.status.failed}')" &&
-  [[ -n "${status}" ]]; do
-  sleep 5
-done
-kubectl -n "${LOAD_NAMESPACE}" logs job/k6-zero-downtime | tail -20
-code="$(kubectl -n "${LOAD_NAMESPACE}" get pods -l job-name=k6-zero-downtime \
-  -o jsonpath='{.items[0].status.containerStatuses[0].state.terminated.exitCode}')"
-record k6_exit_code "${code}"
-test "${code}" = "0"
+if [[ -n "${K6_STOP_FILE}" ]]; then verdict_when_stopped; else verdict_at_its_end; fi
 step "runbook passed"

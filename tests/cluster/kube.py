@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from pathlib import Path
 
 from localcluster import access
@@ -59,11 +58,3 @@ def service_address(env: dict[str, str], service: str) -> str:
     """A Service's ClusterIP and port: the host routes the Service range to the node."""
     return run(env, "kubectl", "-n", NAMESPACE, "get", "service", service, "-o",
                "jsonpath={.spec.clusterIP}:{.spec.ports[0].port}").stdout  # fmt: skip
-
-
-def ran_under_load(load: subprocess.Popen, started: float) -> float:
-    """Seconds since ``started`` (``time.monotonic()``) of a step that ran under ``load``; fails
-    if the load has already ended, so a load cut to its step's length never covers too little."""
-    seconds = round(time.monotonic() - started, 1)
-    assert load.poll() is None, f"the load ended before the canary ({seconds} s)"
-    return seconds

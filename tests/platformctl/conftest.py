@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support import k6load
 from tests.support.analysis import shipped_analysis
 from tests.support.shopper_load import shopper_load_command
 
@@ -152,6 +153,10 @@ class K6Result:
     output: str
     summary: dict[str, Any]
 
+    def passed(self) -> bool:
+        """Stopped by the test once its work was done, with every threshold held."""
+        return self.exit_code == k6load.STOPPED and not k6load.crossed_thresholds(self.summary)
+
     def figures(self) -> dict[str, float]:
         metrics = self.summary["metrics"]
         duration = metrics["http_req_duration"]["values"]
@@ -164,33 +169,41 @@ class K6Result:
             "p95_ms": round(duration["p(95)"], 1),
             "p99_ms": round(duration["p(99)"], 1),
             "max_ms": round(duration["max"], 1),
+            "seconds": round(k6load.run_seconds(self.summary), 1),
         }
 
 
 class K6Run:
-    """k6 running the zero-downtime script in the background."""
+    """k6 running the zero-downtime script in the background until the test stops it, once the
+    work under it is done (tests/support/k6load.py). ``bound`` only caps a run that is never
+    stopped."""
 
-    def __init__(self, platform: Platform, name: str, rate: int, duration: str, reuse: bool):
+    def __init__(self, platform: Platform, name: str, rate: int, reuse: bool, bound: str = "5m"):
         self.summary_path = platform.home / f"k6-{name}.json"
         self.log_path = platform.home / f"k6-{name}.log"
         command = shopper_load_command(
             HERE / "zero_downtime.js",
             platform,
             RATE=str(rate),
-            DURATION=duration,
+            DURATION=bound,
             NO_CONNECTION_REUSE="false" if reuse else "true",
             SUMMARY=str(self.summary_path),
             RUN_ID=f"{name}-{time.time_ns()}",
         )
         self.log = self.log_path.open("w")
+        self.started = time.monotonic()
         self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT)
 
-    def wait(self, timeout: float) -> K6Result:
+    def stop(self) -> K6Result:
+        """End the load now that its work is done; fails if it had already ended."""
         try:
-            code = self.process.wait(timeout=timeout)
+            k6load.covered(self.process, self.started)
         finally:
-            if self.process.poll() is None:
-                self.process.kill()
-            self.log.close()
+            try:
+                k6load.stop(self.process, timeout=30)
+            finally:
+                if self.process.poll() is None:
+                    self.process.kill()
+                self.log.close()
         summary = json.loads(self.summary_path.read_text()) if self.summary_path.exists() else {}
-        return K6Result(code, self.log_path.read_text(), summary)
+        return K6Result(self.process.returncode, self.log_path.read_text(), summary)

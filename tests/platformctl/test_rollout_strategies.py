@@ -22,7 +22,7 @@ from tests.platformctl.conftest import K6Run, Platform, served_by, start_platfor
 
 REPLICAS, PREVIEW_REPLICAS = 2, 1
 SCALE_DOWN_DELAY = 3  # seconds
-RATE, DURATION = 40, 45  # requests/s through the stable ports, seconds
+RATE = 40  # requests/s through the stable ports
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,7 @@ def seconds(pattern: str, text: str) -> float:
 
 @pytest.mark.timeout(180)
 def test_small_idle_color_promoted_then_scaled_down_and_rolled_back(platform: Platform) -> None:
-    load = K6Run(platform, "sizes", RATE, f"{DURATION}s", reuse=True)
+    load = K6Run(platform, "sizes", RATE, reuse=True)
     time.sleep(3)  # traffic flows on blue first
 
     deployed = platform.cli("deploy", "orders", "--version", "1.1.0")
@@ -73,7 +73,7 @@ def test_small_idle_color_promoted_then_scaled_down_and_rolled_back(platform: Pl
     assert platform.live()["orders"] == ("blue", "1.0.0")
     assert orders_color(platform, "blue")["ready"] == REPLICAS
 
-    result = load.wait(timeout=DURATION + 60)
+    result = load.stop()
     figures = {
         "preview_scale_up_s": seconds(r"full size after ([\d.]+)s", promoted.stdout),
         "promote_total_s": seconds(r"promoted .*? in ([\d.]+)s", promoted.stdout),
@@ -83,7 +83,7 @@ def test_small_idle_color_promoted_then_scaled_down_and_rolled_back(platform: Pl
     }
     print("rollout sizes, local:", json.dumps(figures))
     (platform.home / "rollout-sizes.json").write_text(json.dumps(figures))
-    assert result.exit_code == 0, result.output
+    assert result.passed(), result.output
     assert result.figures()["failed"] == 0
     assert result.figures()["dropped_iterations"] == 0
 
@@ -129,7 +129,7 @@ def test_auto_promotion_refuses_a_bad_duration(platform: Platform) -> None:
 
 @pytest.mark.timeout(180)
 def test_canary_steps_under_load_with_zero_failed(platform: Platform) -> None:
-    load = K6Run(platform, "canary", RATE, "40s", reuse=True)
+    load = K6Run(platform, "canary", RATE, reuse=True)
     time.sleep(3)
     deployed = platform.cli("deploy", "payments", "--version", "1.3.0")
     assert deployed.returncode == 0, deployed.stderr
@@ -139,29 +139,33 @@ def test_canary_steps_under_load_with_zero_failed(platform: Platform) -> None:
         assert f"canary step {step}%: payments green takes {step}% of live traffic" in canary.stdout
     assert "canary passed every step: promoting payments green" in canary.stdout
     assert platform.live()["payments"] == ("green", "1.3.0")
-    result = load.wait(timeout=100)
+    result = load.stop()
     print("canary, local:", json.dumps(result.figures()))
-    assert result.exit_code == 0, result.output
+    assert result.passed(), result.output
     assert result.figures()["failed"] == 0
 
 
 @pytest.mark.timeout(180)
 def test_a_faulty_canary_is_caught_at_the_first_step(platform: Platform) -> None:
-    load = K6Run(platform, "faulty-canary", RATE, "25s", reuse=True)
+    load = K6Run(platform, "faulty-canary", RATE, reuse=True)
     time.sleep(3)
     deployed = platform.cli("deploy", "orders", "--version", "1.4.0", "--fault", "error_rate=0.3")
     assert deployed.returncode == 0, deployed.stderr
+    started = time.monotonic()
     canary = platform.cli("canary", "orders", "--steps", "10,50,100")
+    canary_seconds = time.monotonic() - started
     assert canary.returncode == 1
     assert "canary stopped at step 10%: analysis failed for orders green" in canary.stderr
     assert "canary step 50%" not in canary.stdout
     assert platform.live()["orders"] == ("blue", "1.0.0")
     assert served_by(platform, "orders") == "blue"  # all of it back on blue, not split
-    result = load.wait(timeout=60)
+    result = load.stop()
     figures = result.figures()
     print("faulty canary, local:", json.dumps(figures))
-    # Only the canary's tenth of orders traffic during one step saw the 30 % errors.
-    assert figures["failed"] < 0.01 * figures["requests"]
+    # Only the canary's tenth of the orders port's traffic met its 30 % errors, and only while
+    # its one step stood (at most the canary command's run): twice that bounds the failures.
+    expected = RATE * canary_seconds * 0.1 * 0.3
+    assert 0 < figures["failed"] <= 2 * expected, (figures, canary_seconds)
 
 
 def test_canary_steps_are_checked_before_anything_changes(platform: Platform) -> None:

@@ -52,12 +52,12 @@ def number(pattern: str, text: str) -> float:
 
 
 def deploy_promote_rollback_under_load(
-    platform: Platform, version: str, duration: int, analysis: list[str]
+    platform: Platform, version: str, analysis: list[str]
 ) -> dict[str, object]:
     started = time.monotonic()
     urls = {name: platform.url(name) for name in SERVICES}
-    reuse = K6Run(platform, f"reuse-{version}", RATE, f"{duration}s", reuse=True)
-    fresh = K6Run(platform, f"no-reuse-{version}", NO_REUSE_RATE, f"{duration}s", reuse=False)
+    reuse = K6Run(platform, f"reuse-{version}", RATE, reuse=True)
+    fresh = K6Run(platform, f"no-reuse-{version}", NO_REUSE_RATE, reuse=False)
     time.sleep(3)  # traffic flows on blue before anything changes
 
     deploy = platform.cli("deploy", "all", "--version", version)
@@ -82,7 +82,7 @@ def deploy_promote_rollback_under_load(
     assert served_by(urls["orders"]) == ("blue", "1.0.0")
     runbook_seconds = time.monotonic() - started
 
-    results = {"reuse": reuse.wait(timeout=duration + 60), "no-reuse": fresh.wait(timeout=30)}
+    results = {"reuse": reuse.stop(), "no-reuse": fresh.stop()}
     figures: dict[str, object] = {name: result.figures() for name, result in results.items()}
     figures |= {
         "switch_ms": number(r"switched live traffic to .* in (\d+) ms", promote.stdout),
@@ -96,29 +96,27 @@ def deploy_promote_rollback_under_load(
     print("zero-downtime figures:", json.dumps(figures))
     (platform.home / f"zero-downtime-{version}.json").write_text(json.dumps(figures))
 
+    rates = {"reuse": RATE, "no-reuse": NO_REUSE_RATE}
     for name, result in results.items():
-        assert result.exit_code == 0, f"k6 {name} crossed its thresholds:\n{result.output}"
-        assert result.figures()["failed"] == 0
-        assert result.figures()["dropped_iterations"] == 0
-    # The arrival rate was held: every planned iteration ran.
-    assert results["reuse"].figures()["requests"] >= RATE * duration * 0.98
-    assert results["no-reuse"].figures()["requests"] >= NO_REUSE_RATE * duration * 0.98
-    assert runbook_seconds < duration, "the runbook outlasted the load"
+        assert result.passed(), f"k6 {name} crossed its thresholds:\n{result.output}"
+        run = result.figures()
+        assert run["failed"] == 0 and run["dropped_iterations"] == 0, run
+        # The arrival rate was held: every planned iteration ran but the last second's, still
+        # in flight when the load was stopped.
+        assert run["requests"] >= rates[name] * (run["seconds"] - 1), run
     return figures
 
 
 @pytest.mark.timeout(170)
 def test_deploy_promote_rollback_all_under_load_drops_nothing(platform: Platform) -> None:
-    deploy_promote_rollback_under_load(platform, "1.1.0", duration=60, analysis=[])
+    deploy_promote_rollback_under_load(platform, "1.1.0", analysis=[])
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(400)
 def test_full_length_with_the_shipped_analysis_config(platform: Platform) -> None:
-    """Two minutes, analysis timings and thresholds exactly as shipped in analysis.yaml."""
+    """The analysis timings and thresholds exactly as shipped in analysis.yaml, under load."""
     from importlib import resources
 
     shipped = resources.files("platformctl").joinpath("analysis.yaml")
-    deploy_promote_rollback_under_load(
-        platform, "1.2.0", duration=120, analysis=[f"--analysis={shipped}"]
-    )
+    deploy_promote_rollback_under_load(platform, "1.2.0", analysis=[f"--analysis={shipped}"])
