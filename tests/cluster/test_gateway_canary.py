@@ -36,7 +36,7 @@ from tests.cluster.kube import (
 )
 from tests.cluster.test_platformctl import ORDER_ROUTE, with_faults
 from tests.support.analysis import shipped_analysis
-from tests.support.k6load import STOPPED, covered, run_seconds, stop
+from tests.support.k6load import BOUND, STOPPED, covered, run_seconds, stop
 from tests.support.progress import say
 from tests.support.tools import tool
 
@@ -45,9 +45,6 @@ DOMAIN = "platform-local.test"  # environments/local.yaml canaryRouting.gateway.
 # Enough orders in a step of 10-20 s (150-250) that a split measured on them is within a few
 # points of its weight: the bounds below are 2.5 standard deviations or more.
 ORDERS_PER_SECOND = 25
-# Each load is stopped once its canary has run (tests/support/k6load.py); this only caps a load
-# that is never stopped.
-LOAD_BOUND = "5m"
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +77,7 @@ def _k6(env: dict[str, str], tmp_path: Path, rate: int) -> subprocess.Popen:
         [
             tool("k6"), "run", "--quiet", "--no-usage-report", "--config", str(config),
             "-e", f"AUTH_URL=http://auth.{DOMAIN}", "-e", f"ORDERS_URL=http://orders.{DOMAIN}",
-            "-e", f"RATE={rate}", "-e", f"DURATION={LOAD_BOUND}", "-e", f"PASSWORD={password}",
+            "-e", f"RATE={rate}", "-e", f"DURATION={BOUND}", "-e", f"PASSWORD={password}",
             "-e", f"SUMMARY_FILE={tmp_path / 'full.json'}",
             "--summary-export", str(tmp_path / "summary.json"),
             str(REPO_ROOT / "bench" / "k6" / "orders-rate.js"),

@@ -30,17 +30,13 @@ from tests.cluster.kube import (
     service_address,
 )
 from tests.support.analysis import shipped_analysis
-from tests.support.k6load import STOPPED, covered, stop
+from tests.support.k6load import BOUND, STOPPED, covered, stop
 from tests.support.progress import say
 from tests.support.tools import tool
 
 CRASH_VERSION = "local-crash"
 FAULTY_CANARY = REPO_ROOT / ".local" / "cluster" / "faulty-canary.json"
 ORDER_ROUTE = "POST /v1/orders"  # k6/lib/api.js ROUTES.order
-# The faulty canary's load is stopped once the canary has run (tests/support/k6load.py): 10 s
-# of baseline, then routing, Prometheus's first scrape of green (waited for up to 20 s), the 4 s
-# initial delay, one measurement, back on blue. This only caps a load that is never stopped.
-LOAD_BOUND = "5m"
 
 
 def strict_analysis(folder: Path) -> Path:
@@ -199,7 +195,7 @@ def test_a_faulty_canary_is_caught_at_the_first_step(release, green_images, tmp_
             tool("k6"), "run", "--quiet", "--no-usage-report", "--no-connection-reuse",
             "-e", f"AUTH_URL=http://{service_address(env, 'auth')}",
             "-e", f"ORDERS_URL=http://{service_address(env, 'orders')}",
-            "-e", "RATE=5", "-e", f"DURATION={LOAD_BOUND}", "-e", f"PASSWORD={password}",
+            "-e", "RATE=5", "-e", f"DURATION={BOUND}", "-e", f"PASSWORD={password}",
             "-e", f"SUMMARY_FILE={tmp_path / 'full.json'}", "--summary-export", str(summary),
             str(REPO_ROOT / "bench" / "k6" / "orders-rate.js"),
         ],

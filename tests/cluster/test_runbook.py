@@ -19,7 +19,7 @@ from localcluster import access
 from platformctl.kubernetes import load_environment
 
 from tests.cluster.disruptions import run_disruptions
-from tests.cluster.kube import ENV_FILE, REPO_ROOT, run
+from tests.cluster.kube import ENV_FILE, REPO_ROOT
 from tests.cluster.rollout_strategies import (
     abort_under_load,
     canary_steps_under_load,
@@ -34,13 +34,7 @@ DISRUPTIONS_DONE = REPO_ROOT / ".local" / "cluster" / "disruptions-done"
 LAST_STEP_DONE = "the load ran through the last disruption"
 
 
-def k6_still_running(env: dict[str, str]) -> bool:
-    job = run(env, "kubectl", "-n", access.LOAD_NAMESPACE, "get", "job", "k6-zero-downtime",
-              "-o", "jsonpath={.status.active}")  # fmt: skip
-    return job.stdout == "1"
-
-
-@pytest.mark.timeout(1800)  # the cluster may need its tools built first; the run takes 10 min
+@pytest.mark.timeout(1800)  # the cluster may need its tools built first; the run takes 7 min
 def test_runbook_under_load_with_zero_failed_requests(cluster, green_images) -> None:
     # No `release` fixture: the runbook installs (or upgrades) the platform itself.
     # The set `localcluster up` put into the cluster's Secrets (new ones would not match).
@@ -91,8 +85,7 @@ def test_runbook_under_load_with_zero_failed_requests(cluster, green_images) -> 
                 disruptions |= abort_under_load(cluster)
                 disruptions |= small_idle_color_auto_promoted_under_load(cluster)
                 disruptions |= canary_steps_under_load(cluster, green_images)
-                assert k6_still_running(cluster), "k6 ended before the disruptions: K6_DURATION"
-                DISRUPTIONS_DONE.touch()
+                DISRUPTIONS_DONE.touch()  # runbook.sh fails if k6 ended before this
         runbook.wait(timeout=600)
     finally:
         if runbook is not None and runbook.poll() is None:

@@ -175,17 +175,16 @@ class K6Result:
 
 class K6Run:
     """k6 running the zero-downtime script in the background until the test stops it, once the
-    work under it is done (tests/support/k6load.py). ``bound`` only caps a run that is never
-    stopped."""
+    work under it is done (tests/support/k6load.py)."""
 
-    def __init__(self, platform: Platform, name: str, rate: int, reuse: bool, bound: str = "5m"):
+    def __init__(self, platform: Platform, name: str, rate: int, reuse: bool):
         self.summary_path = platform.home / f"k6-{name}.json"
         self.log_path = platform.home / f"k6-{name}.log"
         command = shopper_load_command(
             HERE / "zero_downtime.js",
             platform,
             RATE=str(rate),
-            DURATION=bound,
+            DURATION=k6load.BOUND,
             NO_CONNECTION_REUSE="false" if reuse else "true",
             SUMMARY=str(self.summary_path),
             RUN_ID=f"{name}-{time.time_ns()}",

@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 STOPPED = 105  # k6's exit code for a run ended by a signal (ExternalAbort)
+BOUND = "5m"  # a load's duration: it only caps one that is never stopped
 
 
 def covered(load: subprocess.Popen, started: float) -> float:
