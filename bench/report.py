@@ -665,6 +665,23 @@ CPU per request) after each change:
 In process, the orders app went from 70.5 to 56.0 µs per request (bare FastAPI 48.1); end to
 end, section 1 went from 0.78x (the `make bench` of 15:52 that day) to the figure it shows now.
 
+**Tried past the knee and not kept (2026-12-01).** Section 7's load (2,100 orders/s, open loop),
+with CPU read from `/proc` of each process:
+- The admission limit is not what holds goodput under 90 %. Limits 8, 10, 12 and 16, 30 s each,
+  two rounds in turn, gave 603/543, 597/583, 577/605 and 582/553 orders/s; the same limit moved
+  by up to 60/s from one round to the next, more than any limit moved it. The refusals' p99 grew
+  with the limit: 12-15 ms at 8, 16-20 ms at 12, 29-34 ms at 16. The two cores were full: orders
+  0.78-0.80 of a core, payments 0.25, notifications 0.29, and k6 0.42 to offer and count the
+  load.
+- py-spy on orders in that run (limit 8, 25 s at 100 Hz, 1,512 samples): the refusals, 503 and
+  all, 7.2 % of its samples. The two writes uvicorn makes per response (headers, then body)
+  8 % of self time, aiohttp's request writes 7.7 %, the event loop itself 9.6 %. One write per
+  response (a transport that joins the writes of one loop turn, given to uvicorn as its protocol
+  class) gained nothing end to end: 3.05 against 3.17 ms and 3.32 against 3.32 ms of CPU per
+  order at 300 orders/s, two alternating pairs. The loop turn it adds costs what the write saves.
+- k6 discarding the response bodies (`responseType: 'none'`) used 0.39 of a core either way, two
+  pairs.
+
 **Garbage-collector pauses (2026-11-30).** Past the admission limit, refusals took longer than
 the orders let in (limit 2 at 1,200 orders/s for 15 s: refused p99 24.6 ms, placed p99 13.1 ms),
 so it was not the work of a refusal but the loop not answering. `gc.callbacks` timing every
