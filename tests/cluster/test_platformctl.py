@@ -37,6 +37,7 @@ from tests.support.tools import tool
 CRASH_VERSION = "local-crash"
 FAULTY_CANARY = REPO_ROOT / ".local" / "cluster" / "faulty-canary.json"
 ORDER_ROUTE = "POST /v1/orders"  # k6/lib/api.js ROUTES.order
+CANARY_LOAD_RATE = 5  # orders per second through the live Services
 
 
 def strict_analysis(folder: Path) -> Path:
@@ -195,7 +196,8 @@ def test_a_faulty_canary_is_caught_at_the_first_step(release, green_images, tmp_
             tool("k6"), "run", "--quiet", "--no-usage-report", "--no-connection-reuse",
             "-e", f"AUTH_URL=http://{service_address(env, 'auth')}",
             "-e", f"ORDERS_URL=http://{service_address(env, 'orders')}",
-            "-e", "RATE=5", "-e", f"DURATION={BOUND}", "-e", f"PASSWORD={password}",
+            "-e", f"RATE={CANARY_LOAD_RATE}", "-e", f"DURATION={BOUND}",
+            "-e", f"PASSWORD={password}",
             "-e", f"SUMMARY_FILE={tmp_path / 'full.json'}", "--summary-export", str(summary),
             str(REPO_ROOT / "bench" / "k6" / "orders-rate.js"),
         ],
@@ -232,8 +234,12 @@ def test_a_faulty_canary_is_caught_at_the_first_step(release, green_images, tmp_
     }
     FAULTY_CANARY.write_text(json.dumps(figures, indent=1))
     say(f"  faulty canary: {figures}")
-    # Some live orders did reach the canary (the split was real), and only during the step.
-    assert 0 < failed["passes"] < 0.15 * requests, figures
+    # Some live orders did reach the canary (the split was real), and only during the step: its
+    # 1 pod of 3 took a third of them and failed 30 % while the step stood (at most the canary
+    # command's run), so twice that bounds the failures. Not a share of all requests: the load
+    # stops with the canary, so that share would shrink with it.
+    expected = CANARY_LOAD_RATE * canary_seconds / 3 * 0.3
+    assert 0 < failed["passes"] <= 2 * expected, figures
 
     aborted = platformctl(env, "abort", "orders")
     assert aborted.returncode == 0, aborted.stderr
