@@ -7,8 +7,8 @@ requests) cover them:
   promotion), the environment file says so, live never moves.
 - a small idle color that promotes itself: a deploy with `--preview-replicas 1` and
   `--auto-promote-after`, its analysis, the scale-up to full size before the switch, the old
-  color scaled to zero after the environment's 30 s, and a rollback after that window, which
-  scales it up before switching back.
+  color scaled to zero after the environment's window (10 s here), and a rollback after that
+  window, which scales it up before switching back.
 - canary steps by replica ratio: at each step the live Service selects both colors, 1 then 2
   canary pods beside the 2 stable ones (33 % and 50 % of live traffic), then the promotion.
 
@@ -84,7 +84,7 @@ def abort_under_load(env: dict[str, str]) -> dict[str, float]:
 
 def small_idle_color_auto_promoted_under_load(env: dict[str, str]) -> dict[str, float]:
     """After abort_under_load: orders blue live at full size, green scaled to zero. One deploy
-    with a preview size that promotes itself after its analysis; the environment's 30 s
+    with a preview size that promotes itself after its analysis; the environment's 10 s
     scale-down; then a rollback after that window."""
     assert selectors(env)["orders"] == "blue"
     full = deployment_replicas(env, "orders-blue")
@@ -163,7 +163,7 @@ def canary_steps_under_load(env: dict[str, str], version: str) -> dict[str, floa
     assert selectors(env)["orders"] == "green"
     assert live_endpoint_colors(env) == ["green", "green"]
     assert yaml.safe_load(ENV_FILE.read_text())["services"]["orders"]["canaryWeight"] == ""
-    assert deployment_replicas(env, "orders-blue") == 0  # after the 30 s scale-down delay
+    assert deployment_replicas(env, "orders-blue") == 0  # after the environment's scale-down delay
     steps = [float(ms) for ms in re.findall(r"of live traffic \(routed in (\d+) ms\)", out)]
     return {
         "canary_step_10_routed_seconds": steps[0] / 1000,
