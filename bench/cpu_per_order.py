@@ -10,7 +10,9 @@ then a new order per request, each one orders -> payments -> notifications). A s
 order is its CPU over the steady part of the load (after a warm-up), less its idle rate, divided
 by the orders orders' own counter saw placed in that window. The
 variants alternate round by round, so drift on the machine hits both; the report gives each
-figure's median over the rounds and the ratio to the first variant, the baseline.
+figure's median over the rounds and the ratio to the first variant, the baseline. Two floors
+follow: loopback TCP alone (``bench.loopback``) and the same chain with no framework
+(``bench.asgi_chain``), at the same load.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from bench import loopback
+from bench import asgi_chain, loopback
 from bench.cpu import cpu_seconds
 from bench.cpu_per_request import ORDER_ROUTE, ORDERS_SCRIPT, k6_env
 from bench.k6run import K6Process
@@ -110,9 +112,9 @@ def measure(
     rate: int, seconds: int, rounds: int, workdir: Path, *, floor_seconds: float = 5.0
 ) -> dict[str, Any]:
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in VARIANTS}
+    load = f"{rate} orders/s for {seconds} s"
     for round_number in range(1, rounds + 1):
         for name, settings in VARIANTS.items():
-            load = f"{rate} orders/s for {seconds} s"
             print(f"round {round_number}/{rounds}: {name} ({load})", flush=True)
             run = measure_variant(
                 settings, workdir / f"{round_number}-{len(runs[name])}", rate=rate, seconds=seconds
@@ -125,8 +127,11 @@ def measure(
     for name in VARIANTS:
         base, this = medians[baseline]["chain"], medians[name]["chain"]
         medians[name]["ratio_to_baseline"] = round(this / base, 3) if base else None
-    # The floor under these figures: loopback TCP alone, exchanges as far apart as the orders.
+    # The floors under these figures: loopback TCP alone, exchanges as far apart as the orders;
+    # then the same chain on uvicorn and aiohttp with no framework, at the same load.
     floor = loopback.measure(1 / rate, max(10, round(floor_seconds * rate)))
+    print(f"the chain with no framework ({load})", flush=True)
+    framework_free = asgi_chain.measure(rate, seconds, workdir / "asgi-chain")
     return {
         "rate": rate,
         "seconds": seconds,
@@ -134,6 +139,7 @@ def measure(
         "medians": medians,
         "runs": runs,
         "loopback": floor,
+        "framework_free": framework_free,
     }
 
 

@@ -527,6 +527,29 @@ for the services (orders with payments and with notifications, both sides; k6 wi
 orders' side), so at most {per_order_ms:.2f} ms of the chain's {chain:.2f} ms is the kernel's
 (at most: an order's exchanges follow each other within milliseconds, so not every wake-up is as
 cold). The rest, {python_ms:.2f} ms, is Python, run cold in the same way. {verdict}
+{_framework_free_floor(result, chain)}"""
+
+
+def _framework_free_floor(result: dict[str, Any], chain: float) -> str:
+    free = result.get("framework_free")
+    if free is None:
+        return ""
+    floor, hops = free["chain_cpu_ms_per_order"], free["cpu_ms_per_order"]
+    per_hop = ", ".join(f"{hop} {ms:.2f}" for hop, ms in hops.items())
+    room, spent = CPU_PER_ORDER_GOAL_MS - floor, chain - floor
+    verdict = (
+        "The goal is met."
+        if spent <= room
+        else f"Within the goal, all of that would have to fit in {room:.2f} ms: "
+        f"{100 * (1 - room / spent):.0f} % less than now."
+    )
+    return f"""
+**The floor with no framework** (`bench/asgi_chain.py`, same run, the same load). The chain as
+three raw ASGI apps on uvicorn, uvloop and httptools, aiohttp between them, each hop reading and
+writing JSON and nothing else, costs **{floor:.2f} ms** per order ({per_hop}). That much of the
+platform's {chain:.2f} ms is the servers, the client and the loop; the other {spent:.2f} ms is
+FastAPI's routing and middleware, the body and token checks, idempotency, the access lines and
+the metrics. {verdict}
 """
 
 

@@ -1,6 +1,6 @@
 """One short real run of `python -m bench.cpu_per_order`: both variants start the four services,
 take orders from k6 and report CPU per order from /proc over the steady window, then measure
-loopback TCP's floor under it (about 40 s)."""
+the floors under it: loopback TCP, and the same chain with no framework (about 55 s)."""
 
 from __future__ import annotations
 
@@ -28,3 +28,10 @@ def test_each_variant_reports_cpu_per_order_for_every_service(tmp_path: Path):
     assert result["medians"][baseline]["ratio_to_baseline"] == 1.0
     floor = result["loopback"]
     assert floor["gap_seconds"] == 0.1 and floor["apart_us"] > 0 and floor["back_to_back_us"] > 0
+    free = result["framework_free"]
+    assert 30 <= free["orders"] <= 50 and 3.5 <= free["window_seconds"] <= 4.5, free
+    assert set(free["cpu_ms_per_order"]) == {"orders", "payments", "notifications"}
+    assert free["cpu_ms_per_order"]["orders"] > 0, free
+    assert free["chain_cpu_ms_per_order"] == pytest.approx(
+        sum(free["cpu_ms_per_order"].values()), abs=0.01
+    )
