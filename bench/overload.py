@@ -6,15 +6,20 @@ admission control (``SERVICE_MAX_IN_FLIGHT``, servicekit/admission.py).
 Each variant starts the four services with its own settings and offers ``POST /v1/orders`` at
 ``plan.overload_rate`` (open loop, so a slow server cannot slow the offered load down). It reports
 the goodput (orders placed per second), the p99 of placed orders, how many were refused with 503
-and how fast, and everything else that failed (timeouts, resets, dropped iterations).
+and how fast, everything else that failed (timeouts, resets, dropped iterations), and the cores
+each service and k6 used meanwhile (from /proc): on two shared cores, what the load generator
+takes to offer the excess is taken from the services.
 """
 
 from __future__ import annotations
 
+import resource
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from bench.cpu import cpu_seconds
 from bench.cpu_per_request import k6_env
 from bench.k6run import K6Result, run_k6
 from bench.orders_curve import ROUTE, SCRIPT
@@ -44,16 +49,35 @@ def measure(
         folder = workdir / "".join(c if c.isalnum() else "-" for c in name)
         folder.mkdir(parents=True, exist_ok=True)
         with running_stack(folder / "stack", env=dict(settings)) as stack:
+            pids = {service: running.process.pid for service, running in stack.services.items()}
+            before = _cpu(pids)
+            started = time.monotonic()
             result = run_k6(
                 SCRIPT,
                 k6_env(stack) | {"RATE": rate, "DURATION": f"{seconds}s", "MAX_VUS": 1000},
                 folder / "k6.json",
                 timeout=seconds + 180,
             )
-        row = {"name": name, "settings": dict(settings), **figures(result, rate, seconds)}
+            elapsed = time.monotonic() - started
+            after = _cpu(pids)
+        cores = {who: round((after[who] - before[who]) / elapsed, 2) for who in after}
+        row = {
+            "name": name,
+            "settings": dict(settings),
+            **figures(result, rate, seconds),
+            "cores": cores,
+        }
         measured.append(row)
         print(f"    {row}", flush=True)
     return {"rate": rate, "seconds": seconds, "variants": measured}
+
+
+def _cpu(pids: Mapping[str, int]) -> dict[str, float]:
+    """CPU seconds so far of each service, and of k6 (this process's finished children)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {name: cpu_seconds(pid) for name, pid in pids.items()} | {
+        "k6": children.ru_utime + children.ru_stime
+    }
 
 
 def figures(result: K6Result, rate: int, seconds: int) -> dict[str, Any]:

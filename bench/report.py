@@ -591,8 +591,14 @@ def _clean_rate(section: dict[str, Any]) -> str:
 
 OVERLOAD_HEADER = (
     "| variant | goodput, orders/s (of clean {clean}/s) | placed p99, ms | refused (503) "
-    "| refused p99, ms | other failures | dropped iterations |\n|---|---:|---:|---:|---:|---:|---:|"
+    "| refused p99, ms | other failures | dropped iterations "
+    "| cores: orders / payments / notifications / k6 |\n|---|---:|---:|---:|---:|---:|---:|---:|"
 )
+CORE_USERS = ("orders", "payments", "notifications", "k6")
+
+
+def _cores(cores: dict[str, float] | None) -> str:
+    return " / ".join(f"{cores[who]:.2f}" for who in CORE_USERS) if cores else "n/a"
 
 
 def _overload(section: dict[str, Any], orders: dict[str, Any] | None) -> str:
@@ -603,7 +609,7 @@ def _overload(section: dict[str, Any], orders: dict[str, Any] | None) -> str:
         rows.append(
             f"| {v['name']} | {v['goodput_per_second']:.1f} ({share}) | {v['placed_p99_ms']:.0f} "
             f"| {v['refused_503']} | {v['refused_p99_ms']:.0f} | {v['other_failures']} "
-            f"| {v['dropped_iterations']} |"
+            f"| {v['dropped_iterations']} | {_cores(v.get('cores'))} |"
         )
     return f"""## 7. Overload: {section["rate"]} orders/s for {section["seconds"]} s
 
@@ -634,8 +640,9 @@ in 15 s. Each service now freezes its start-up heap once started (`servicekit/he
 
 The bar moves with section 2: three times its clean rate is what k6 offers, from the same two
 cores the services run on, so a higher clean rate also means more of the machine spent offering
-and refusing load. On 2026-11-30 the clean rate went from 400 to 700 orders/s, and limit 8's
-goodput at 2,100 orders/s stayed near what 1,200 orders/s had given (435-557/s against 472/s).
+and refusing load (the last column: the cores each process used during the variant's load). On
+2026-11-30 the clean rate went from 400 to 700 orders/s, and limit 8's goodput at 2,100 orders/s
+stayed near what 1,200 orders/s had given (435-557/s against 472/s).
 
 Reproduce: `.venv/bin/python -m bench --only overload`.
 """
@@ -716,6 +723,16 @@ with CPU read from `/proc` of each process:
   order at 300 orders/s, two alternating pairs. The loop turn it adds costs what the write saves.
 - k6 discarding the response bodies (`responseType: 'none'`) used 0.39 of a core either way, two
   pairs.
+- Where the cores go past the knee, against a load the platform places in full (limit 8, 30 s
+  each, two rounds of each, CPU from `/proc`). Offered 550 orders/s: 543-547 placed, orders
+  0.69-0.72 of a core, payments 0.28-0.29, notifications 0.32-0.33, k6 0.25-0.26. Offered 2,100:
+  532-549 placed and about 1,550 a second refused, orders 0.77, payments 0.24, notifications
+  0.28, k6 0.45-0.46. So a refusal costs orders about 40 µs, 0.06 of a core in all, while
+  offering and counting the excess costs k6 0.2 of a core: on two shared cores the load
+  generator, not the refusals, takes most of what the placed orders lose.
+- k6 with `GOGC=400` (less of its time in Go's collector), alternating with the default: k6
+  0.40-0.43 of a core against 0.45-0.46, goodput 591 and 505 against 549 and 532 orders/s,
+  within the noise. Not kept.
 
 **Garbage-collector pauses (2026-11-30).** Past the admission limit, refusals took longer than
 the orders let in (limit 2 at 1,200 orders/s for 15 s: refused p99 24.6 ms, placed p99 13.1 ms),

@@ -34,6 +34,9 @@ def test_past_the_limit_orders_are_placed_or_refused_never_left_hanging(
 
     assert run["placed"] > 0 and run["goodput_per_second"] > 0, run
     assert run["refused_503"] > 0, run  # more than the limit can take
+    # Where the cores went meanwhile, k6 included (it shares them with the services).
+    assert set(run["cores"]) == {"auth", "orders", "payments", "notifications", "k6"}, run
+    assert run["cores"]["orders"] > 0 and run["cores"]["k6"] > 0, run
     # Every request got an answer: placed or refused, no timeout, no reset.
     assert run["other_failures"] == 0, run
     # At 1,500 orders/s on two cores k6 cannot always start every arrival (dropped: never
