@@ -8,7 +8,7 @@ export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: up down test test-slow lint system-deps help load bench reliability dashboards capacity-measure \
-	images supply-chain cluster cluster-down
+	images supply-chain cluster cluster-down tools
 .DEFAULT_GOAL := help
 
 help: ## list the targets
@@ -49,7 +49,17 @@ cluster: images ## a real single-node Kubernetes built from upstream (kubeconfig
 cluster-down: $(SYNCED) ## stop the local cluster and remove its state
 	$(BIN)/localcluster down
 
-test: $(SYNCED) system-deps ## run every test
+# The pinned upstream tools the tests drive, built from their Go modules into a cache outside the
+# work tree (scripts/upstream-tools.sh): about 40 min on 2 cores the first time, seconds after.
+# Built before pytest starts, so no test's timeout has to cover a cold build. The cluster's
+# groups only where its tier can run (Linux, root); without Go, the tests that need them skip.
+TOOL_GROUPS := helm supply-chain $(if $(filter Linux-0,$(shell uname -s)-$(shell id -u)),cluster monitoring-operator gateway)
+
+tools: ## build the pinned upstream tools the tests use (once, into ~/.cache/platform-tools)
+	@if command -v go >/dev/null; then bash scripts/upstream-tools.sh $(TOOL_GROUPS); \
+	else echo "go is not installed: the tests that need helm, helmfile or the cluster will skip"; fi
+
+test: $(SYNCED) system-deps tools ## run every test
 	$(BIN)/pytest
 
 test-slow: $(SYNCED) system-deps ## the full-length scenario runs

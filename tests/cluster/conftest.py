@@ -59,10 +59,16 @@ def cluster(images) -> Iterator[dict[str, str]]:
     )
     assert up.stdout is not None
     output = []
-    for line in up.stdout:
-        output.append(line)
-        say(f"  {line.rstrip()}")
-    assert up.wait() == 0, "".join(output)  # bounded by the tests' own timeouts
+    try:
+        for line in up.stdout:
+            output.append(line)
+            say(f"  {line.rstrip()}")
+        returncode = up.wait()  # bounded by the tests' own timeouts
+    finally:
+        if up.poll() is None:  # interrupted (a timeout): stop it rather than leave it building
+            up.terminate()
+            up.wait(timeout=60)
+    assert returncode == 0, "".join(output)
     say(f"cluster tier: localcluster up took {time.monotonic() - started:.0f} s")
     if was_running:
         # A cluster started before the images were (re)built still has the old ones.
