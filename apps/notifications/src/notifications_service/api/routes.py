@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 import uuid
 from enum import StrEnum
+from functools import lru_cache
 from typing import Annotated
 
 from email_validator import EmailNotValidError, validate_email
@@ -40,12 +41,22 @@ class NotificationRequest(BaseModel):
         if self.channel is Channel.sms:
             if not E164.match(self.recipient):
                 raise ValueError("an sms recipient must be an E.164 number such as +4915112345678")
-        else:
-            try:
-                validate_email(self.recipient, check_deliverability=False)
-            except EmailNotValidError as exc:
-                raise ValueError(f"an email recipient must be an address: {exc}") from None
+        elif problem := _email_problem(self.recipient):
+            raise ValueError(f"an email recipient must be an address: {problem}")
         return self
+
+
+# Without a DNS lookup, validation is a pure function of the string, and orders sends the same
+# customers' addresses again and again: py-spy put 3.1 % of notifications' CPU in it at 40
+# orders/s, some 30 µs a call. Bounded, as everything kept per input is.
+@lru_cache(maxsize=4096)
+def _email_problem(recipient: str) -> str | None:
+    """Why ``recipient`` is not an email address, or None when it is one."""
+    try:
+        validate_email(recipient, check_deliverability=False)
+    except EmailNotValidError as exc:
+        return str(exc)
+    return None
 
 
 class Accepted(BaseModel):
