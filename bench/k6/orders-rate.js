@@ -7,21 +7,12 @@
 import { check } from 'k6';
 import { ROUTES, catalog, jsonBody, placeOrder } from '../../k6/lib/api.js';
 import { openSession } from '../../k6/lib/session.js';
-import { TREND_STATS } from '../../k6/lib/options.js';
+import { TREND_STATS, constantArrival } from '../../k6/lib/options.js';
 
 const RATE = Number(__ENV.RATE || 20);
 
 export const options = {
-  scenarios: {
-    orders: {
-      executor: 'constant-arrival-rate',
-      rate: RATE,
-      timeUnit: '1s',
-      duration: __ENV.DURATION || '10s',
-      preAllocatedVUs: Math.min(RATE, 50),
-      maxVUs: Number(__ENV.MAX_VUS || 200),
-    },
-  },
+  scenarios: { orders: constantArrival(RATE, { maxVUs: Number(__ENV.MAX_VUS || 200) }) },
   // Sub-metrics of the order route only (setup's login and catalog calls left out), and by
   // answer: orders placed (201) and orders refused for overload (503), as bench/overload.py reads.
   thresholds: {

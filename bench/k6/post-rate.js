@@ -6,6 +6,7 @@
 
 import http from 'k6/http';
 import { check } from 'k6';
+import { constantArrival } from '../../k6/lib/options.js';
 
 const RATE = Number(__ENV.RATE || 40);
 const HEADERS = {
@@ -13,18 +14,7 @@ const HEADERS = {
   'Content-Type': 'application/json',
 };
 
-export const options = {
-  scenarios: {
-    orders: {
-      executor: 'constant-arrival-rate',
-      rate: RATE,
-      timeUnit: '1s',
-      duration: __ENV.DURATION || '10s',
-      preAllocatedVUs: Math.min(RATE, 50),
-      maxVUs: 200,
-    },
-  },
-};
+export const options = { scenarios: { orders: constantArrival(RATE) } };
 
 export default function () {
   const body = JSON.stringify({ items: [{ sku: 'sku-0001', quantity: 1 }], card_token: 'tok_visa' });

@@ -16,6 +16,19 @@ export function baseOptions({ scenarios, thresholds, noConnectionReuse = false }
   };
 }
 
+// One open-loop scenario at a constant arrival rate (per second): new requests start on time
+// however slowly the earlier ones are answered, so a slow server cannot slow the load down.
+export function constantArrival(perSecond, { duration = __ENV.DURATION || '10s', maxVUs = 200 } = {}) {
+  return {
+    executor: 'constant-arrival-rate',
+    rate: perSecond,
+    timeUnit: '1s',
+    duration,
+    preAllocatedVUs: Math.min(perSecond, 50),
+    maxVUs,
+  };
+}
+
 // Sign-ins run beside the shopping at their own low rate (LOGINS_PER_MINUTE, default 6), as in
 // real traffic; auth throttles password grants per client, and this stays under its limit.
 export function signInScenario(duration) {
