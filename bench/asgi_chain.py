@@ -18,7 +18,6 @@ import json
 import os
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,14 +27,12 @@ import httpx
 import orjson
 from platformctl.ports import free_port
 
-from bench.cpu import cpu_seconds
+from bench.cpu import MIN_SECONDS, busy_in_steady_window
 from bench.k6run import K6Process
 from bench.stack import REPO_ROOT, stop, uvicorn_command, wait_until_ready
 
 SCRIPT = REPO_ROOT / "bench" / "k6" / "post-rate.js"
 HOPS = ("orders", "payments", "notifications")
-IDLE_SECONDS = 3
-WARMUP_SECONDS = 5
 PAYMENTS_URL, NOTIFICATIONS_URL = "ASGI_CHAIN_PAYMENTS_URL", "ASGI_CHAIN_NOTIFICATIONS_URL"
 JSON = "application/json"
 
@@ -132,32 +129,20 @@ def running_chain(workdir: Path) -> Iterator[dict[str, tuple[int, int]]]:
 
 def measure(rate: int, seconds: int, workdir: Path) -> dict[str, Any]:
     """CPU per order of each hop and of the chain, over the steady window of one load."""
-    if seconds < WARMUP_SECONDS + 2:
-        raise ValueError(f"the load must last at least {WARMUP_SECONDS + 2} s, not {seconds}")
     with running_chain(workdir) as chain:
         orders_url = f"http://127.0.0.1:{chain['orders'][0]}/"
-
-        def used() -> dict[str, float]:
-            return {hop: cpu_seconds(pid) for hop, (_port, pid) in chain.items()}
-
-        def served() -> int:
-            return int(httpx.get(orders_url, timeout=5).json()["served"])
-
-        before = used()
-        time.sleep(IDLE_SECONDS)
-        idle = {hop: (now - before[hop]) / IDLE_SECONDS for hop, now in used().items()}
         env = {"URL": orders_url, "RATE": rate, "DURATION": f"{seconds}s"}
-        k6 = K6Process(SCRIPT, env, workdir / "k6.json")
-        time.sleep(WARMUP_SECONDS)
-        started, before, served_before = time.monotonic(), used(), served()
-        time.sleep(seconds - WARMUP_SECONDS - 1)
-        after, orders = used(), served() - served_before
-        elapsed = time.monotonic() - started
+        busy, served, elapsed, k6 = busy_in_steady_window(
+            {hop: pid for hop, (_port, pid) in chain.items()},
+            lambda: httpx.get(orders_url, timeout=5).json()["served"],
+            lambda: K6Process(SCRIPT, env, workdir / "k6.json"),
+            seconds,
+        )
         result = k6.wait(timeout=seconds + 120)
+    orders = int(served)
     failed = int(result.metric("http_req_failed", "passes"))
     if not orders or failed:
         raise RuntimeError(f"{orders} orders, {failed} failed (k6 exit {result.exit_code})")
-    busy = {hop: max(after[hop] - before[hop] - idle[hop] * elapsed, 0.0) for hop in HOPS}
     per_order = {hop: round(1000 * busy[hop] / orders, 3) for hop in HOPS}
     return {
         "rate": rate,
@@ -173,8 +158,8 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=40, help="orders per second")
     parser.add_argument("--seconds", type=int, default=30, help="how long the load runs")
     args = parser.parse_args()
-    if args.rate < 1 or args.seconds < WARMUP_SECONDS + 2:
-        parser.error(f"--rate must be at least 1 and --seconds at least {WARMUP_SECONDS + 2}")
+    if args.rate < 1 or args.seconds < MIN_SECONDS:
+        parser.error(f"--rate must be at least 1 and --seconds at least {MIN_SECONDS}")
     with tempfile.TemporaryDirectory(prefix="asgi-chain-") as workdir:
         print(json.dumps(measure(args.rate, args.seconds, Path(workdir))))
 

@@ -21,7 +21,6 @@ import argparse
 import json
 import statistics
 import tempfile
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench import asgi_chain, loopback
-from bench.cpu import cpu_seconds
+from bench.cpu import MIN_SECONDS, WARMUP_SECONDS, busy_in_steady_window
 from bench.cpu_per_request import ORDER_ROUTE, ORDERS_SCRIPT, k6_env
 from bench.k6run import K6Process
 from bench.plan import Plan
@@ -43,9 +42,6 @@ VARIANTS: dict[str, dict[str, str]] = {
     "every token verified": {"SERVICE_JWT_CACHE_ENTRIES": "0"},
     "verified-token cache": {},
 }
-IDLE_SECONDS = 3
-WARMUP_SECONDS = 5
-MIN_SECONDS = WARMUP_SECONDS + 2  # the warm-up, a window of at least 1 s, and 1 s to spare
 ORDER_HANDLER = "/v1/orders"
 
 
@@ -70,32 +66,20 @@ def measure_variant(
 ) -> dict[str, Any]:
     """The steady state: CPU and placed orders are read once the load has run WARMUP_SECONDS
     (k6's login, first connections, lazy imports) and again a second before it ends."""
-    if seconds < MIN_SECONDS:
-        raise ValueError(f"the load must last at least {MIN_SECONDS} s, not {seconds}")
-    window = seconds - WARMUP_SECONDS - 1
     with running_stack(workdir, env=settings) as stack:
         pids = {name: stack.services[name].process.pid for name in SERVICES}
-        orders_url = stack.url("orders")
-
-        def used() -> dict[str, float]:
-            return {name: cpu_seconds(pid) for name, pid in pids.items()}
-
-        before = used()
-        time.sleep(IDLE_SECONDS)
-        idle = {name: (now - before[name]) / IDLE_SECONDS for name, now in used().items()}
         env = k6_env(stack) | {"RATE": rate, "DURATION": f"{seconds}s"}
-        k6 = K6Process(ORDERS_SCRIPT, env, workdir / "k6-orders.json")
-        time.sleep(WARMUP_SECONDS)
-        started, before, placed_before = time.monotonic(), used(), placed_orders(orders_url)
-        time.sleep(window)
-        after, placed_after = used(), placed_orders(orders_url)
-        elapsed = time.monotonic() - started
+        busy, placed, elapsed, k6 = busy_in_steady_window(
+            pids,
+            lambda: placed_orders(stack.url("orders")),
+            lambda: K6Process(ORDERS_SCRIPT, env, workdir / "k6-orders.json"),
+            seconds,
+        )
         result = k6.wait(timeout=seconds + 120)
     failed = result.summary["metrics"][f"http_req_failed{{name:{ORDER_ROUTE}}}"]["values"]
-    orders = int(placed_after - placed_before)
+    orders = int(placed)
     if not orders:
         raise RuntimeError(f"no order succeeded (k6 exit {result.exit_code}):\n{result.output}")
-    busy = {name: max(after[name] - before[name] - idle[name] * elapsed, 0.0) for name in SERVICES}
     per_order = {name: 1000 * busy[name] / orders for name in SERVICES}
     return {
         "orders": orders,
