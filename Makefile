@@ -50,7 +50,7 @@ cluster-down: $(SYNCED) ## stop the local cluster and remove its state
 	$(BIN)/localcluster down
 
 # The pinned upstream tools the tests drive, built from their Go modules into a cache outside the
-# work tree (scripts/upstream-tools.sh): about 40 min on 2 cores the first time, seconds after.
+# work tree (scripts/upstream-tools.sh): about an hour on 2 cores the first time, seconds after.
 # Built before pytest starts, so no test's timeout has to cover a cold build. The cluster's
 # groups only where its tier can run (Linux, root); without Go, the tests that need them skip.
 TOOL_GROUPS := helm supply-chain $(if $(filter Linux-0,$(shell uname -s)-$(shell id -u)),cluster monitoring-operator gateway)
