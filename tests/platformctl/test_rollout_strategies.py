@@ -154,9 +154,13 @@ def test_a_faulty_canary_is_caught_at_the_first_step(platform: Platform) -> None
     started = time.monotonic()
     canary = platform.cli("canary", "orders", "--steps", "10,50,100")
     canary_seconds = time.monotonic() - started
-    assert canary.returncode == 1
-    assert "canary stopped at step 10%: analysis failed for orders green" in canary.stderr
-    assert "canary step 50%" not in canary.stdout
+    # The whole output on failure: each step's analysis table says what it measured.
+    transcript = f"stdout:\n{canary.stdout}\nstderr:\n{canary.stderr}"
+    assert canary.returncode == 1, transcript
+    assert "canary stopped at step 10%: analysis failed for orders green" in canary.stderr, (
+        transcript
+    )
+    assert "canary step 50%" not in canary.stdout, transcript
     assert platform.live()["orders"] == ("blue", "1.0.0")
     assert served_by(platform, "orders") == "blue"  # all of it back on blue, not split
     result = load.stop()
