@@ -56,6 +56,20 @@ def conditions() -> dict:
     return {"seconds": 1.0, "load_average_before": [0.5] * 3, "load_average_after": [0.6] * 3}
 
 
+def machine() -> dict:
+    return {
+        "date": "2026-01-01 00:00 UTC",
+        "cpu": "test cpu",
+        "cores": 2,
+        "memory_gib": 8,
+        "kernel": "6",
+        "python": "3.11",
+        "packages": {"uvicorn": "0"},
+        "k6": "v1.1.0",
+        "load_average": [0.1, 0.1, 0.1],
+    }
+
+
 def outcome(**extra: float) -> dict:
     return {
         "rate": 20,
@@ -102,17 +116,7 @@ def test_page_has_every_figure_and_plot(tmp_path):
     )
     ratios = (2.0, 1.0, 1.1, 0.97, 0.9, 0.88, 0.8, 0.78)
     results = {
-        "machine": {
-            "date": "2026-01-01 00:00 UTC",
-            "cpu": "test cpu",
-            "cores": 2,
-            "memory_gib": 8,
-            "kernel": "6",
-            "python": "3.11",
-            "packages": {"uvicorn": "0"},
-            "k6": "v1.1.0",
-            "load_average": [0.1, 0.1, 0.1],
-        },
+        "machine": machine(),
         "overhead": {
             "variants": [variant(n, r) for n, r in zip(names, ratios, strict=True)],
             "rounds": [{}, {}],
@@ -186,3 +190,41 @@ def test_cpu_per_order_section_sets_the_chain_against_loopbacks_floor(tmp_path):
     assert "so at most 0.50 ms of the chain's 4.50 ms is the kernel's" in section
     assert "The rest, 4.00 ms, is Python" in section
     assert "would need that Python work cut by 38 %." in section
+
+
+def overload_variant(name: str, goodput: float, placed_p99: float, refused_p99: float) -> dict:
+    return {
+        "name": name,
+        "goodput_per_second": goodput,
+        "placed_p99_ms": placed_p99,
+        "refused_503": 100,
+        "refused_p99_ms": refused_p99,
+        "other_failures": 0,
+        "dropped_iterations": 0,
+    }
+
+
+def test_the_overload_summary_names_a_variant_that_meets_every_goal(tmp_path):
+    steps = [step(10, 20), step(20, 30), step(40, 300)]  # clean rate 20: 18/s is 90 %
+    results = {
+        "machine": machine(),
+        "orders": {"steps": steps, **orders_curve.analyse(steps), "conditions": conditions()},
+        "overload": {
+            "rate": 60,
+            "seconds": 30,
+            "conditions": conditions(),
+            "variants": [
+                overload_variant("no admission limit", 19, 9000, 0),
+                overload_variant("limit 8", 20, 30, 21),  # the fastest, refusals too slow
+                overload_variant("limit 6", 18, 40, 12),  # meets all three
+            ],
+        },
+    }
+    page = report.write(results, tmp_path).read_text()
+    assert "| 7. overload, 60 orders/s | best: limit 6, goodput 18/s, placed p99 40 ms" in page
+    assert "refusals p99 12 ms | >= 90 % of clean, p99 < 250 ms, refusals < 20 ms | yes |" in page
+
+    results["overload"]["variants"].pop()  # none meets every goal: the fastest that keeps 90 %
+    page = report.write(results, tmp_path).read_text()
+    assert "| 7. overload, 60 orders/s | best: limit 8, goodput 20/s, placed p99 30 ms" in page
+    assert "refusals < 20 ms | **no** |" in page
