@@ -160,7 +160,13 @@ def wait_until(
 ) -> None:
     started = time.monotonic()
     while time.monotonic() - started < timeout:
-        if check():
+        try:
+            done = check()
+        except subprocess.TimeoutExpired:
+            # A kubectl that got no answer in its own timeout: a component still starting (a
+            # cold kube-apiserver on a busy machine took over 5 s to answer), so not yet.
+            done = False
+        if done:
             say(f"  {what}: {time.monotonic() - started:.1f} s")
             return
         time.sleep(0.25)
